@@ -1,0 +1,89 @@
+//! The command line: parse arguments, call the library, print. Data goes to stdout, logs and
+//! progress to stderr; `--json` on every command that reports.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod inf;
+mod matching;
+mod reg;
+mod scan;
+mod store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "infuse",
+    version,
+    about = "Put the right Windows drivers into offline Windows images"
+)]
+struct Cli {
+    /// More logging on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read INF files the way Windows' SetupAPI does.
+    #[command(subcommand)]
+    Inf(inf::InfCommand),
+    /// Build and query an indexed driver store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// List a machine's devices with their hardware and compatible IDs.
+    Scan(scan::ScanArgs),
+    /// Find the driver Windows would pick for every device.
+    Match(matching::MatchArgs),
+    /// Read and edit offline registry hives (a debugging aid, like hivexsh).
+    #[command(subcommand)]
+    Reg(reg::RegCommand),
+}
+
+/// Entry point of the `infuse` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Inf(c) => inf::run(c),
+        Command::Store(c) => store::run(c),
+        Command::Scan(a) => scan::run(a),
+        Command::Match(a) => matching::run(a),
+        Command::Reg(c) => reg::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INFUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+}
+
+#[allow(
+    clippy::print_stderr,
+    reason = "the binary edge reports errors on stderr"
+)]
+fn report_error(e: &anyhow::Error) {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
