@@ -1,1 +1,9 @@
-//! End-to-end tests, one binary with a module per area.
+//! End-to-end tests through the real `infuse` binary and independent oracles, one binary with a
+//! module per area.
+
+mod inf;
+mod matching;
+mod reg;
+mod scan;
+mod smoke;
+mod store;
