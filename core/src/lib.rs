@@ -7,3 +7,6 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
+pub mod hive;
+pub mod hwid;
+pub mod rank;

@@ -10,3 +10,5 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod inf;
+#[cfg(feature = "store")]
+pub mod store;

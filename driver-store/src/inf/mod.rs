@@ -41,3 +41,5 @@ pub struct Diagnostic {
     pub line: u32,
     pub message: String,
 }
+
+pub mod model;

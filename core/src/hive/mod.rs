@@ -1,0 +1,1 @@
+//! The registry hive (regf) engine: checked reader and transactional, append-only writer.

@@ -1,0 +1,1 @@
+//! Devices (ordered hardware and compatible IDs) and the sources they are read from.

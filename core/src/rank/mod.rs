@@ -1,0 +1,1 @@
+//! Windows-exact driver ranking: decoration selection, rank = signature + feature + identifier score, tie-breakers.

@@ -1,0 +1,1 @@
+//! The INF semantic model: [Version], [Manufacturer] with decorations, models, DDInstall, services, files.

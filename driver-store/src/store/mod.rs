@@ -1,0 +1,1 @@
+//! Packages, the content-addressed store and its memory-mapped index.
