@@ -2,6 +2,7 @@
 //! module per area.
 
 mod inf;
+mod inf_oracle;
 mod matching;
 mod reg;
 mod scan;
