@@ -3,9 +3,30 @@
 //! The lexical layer turns bytes into [`Inf`]: sections (duplicates merged at the first
 //! position) of lines, each with an optional key and its fields after string substitution and
 //! quote removal, exactly as `SetupGetStringField` returns them. It never fails: problems become
-//! [`Diagnostic`]s with a line number.
+//! [`Diagnostic`]s with a line number, and what `SetupOpenInfFile` would have refused is kept in
+//! [`Inf::open_error`].
+//!
+//! It runs in three steps, one file each:
+//! - `decode`: bytes → text (UTF-16LE/BE, UTF-8, ANSI; Ctrl-Z ends the file, NUL is a blank);
+//! - `lexer`: text → sections of lines of raw tokens (Wine's `parser.c` state machine);
+//! - `strings`: one pass of `%strkey%` / `%%` / `%DIRID%` substitution over keys and fields, with
+//!   the string table chosen by [`ParseOptions::language`].
+//!
+//! The facts it implements are in `reference/inf-behaviour.md` (sections A–H); the tests cite
+//! them case by case. Nothing here does IO, so it builds for `wasm32-wasip2`.
 
+use std::borrow::Cow;
+
+use encoding_rs::Encoding;
 use serde::Serialize;
+
+mod decode;
+mod lexer;
+mod strings;
+
+pub use decode::TextEncoding;
+pub use lexer::{MAX_FIELD_LEN, MAX_SECTION_NAME_LEN};
+pub use strings::MAX_STRING_LEN;
 
 /// A parsed INF file: sections in file order, plus what the parser noticed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -13,6 +34,13 @@ pub struct Inf {
     pub sections: Vec<Section>,
     #[serde(skip)]
     pub diagnostics: Vec<Diagnostic>,
+    /// What `SetupOpenInfFile(INF_STYLE_WIN4)` would fail with, if anything (the first error;
+    /// the parse carries on past it and every problem is also a [`Diagnostic`]).
+    #[serde(skip)]
+    pub open_error: Option<OpenError>,
+    /// How the bytes were decoded.
+    #[serde(skip)]
+    pub encoding: TextEncoding,
 }
 
 /// One section; `name` as written in the file (lookups are case-insensitive).
@@ -20,6 +48,9 @@ pub struct Inf {
 pub struct Section {
     pub name: String,
     pub lines: Vec<Line>,
+    /// 1-based line of the first header of this section.
+    #[serde(skip)]
+    pub line: u32,
 }
 
 /// One logical line (continuations joined).
@@ -40,6 +71,266 @@ pub struct Diagnostic {
     /// 1-based line number, 0 when it concerns the whole file.
     pub line: u32,
     pub message: String,
+}
+
+/// Why `SetupOpenInfFile(INF_STYLE_WIN4)` would refuse the file (inf-behaviour.md A).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// No `[Version]` section with a `Signature` of `$Chicago$`, `$Windows NT$` or `$Windows 95$`.
+    #[error(
+        "no [Version] signature $Chicago$, $Windows NT$ or $Windows 95$: windows refuses this file (ERROR_WRONG_INF_STYLE)"
+    )]
+    WrongInfStyle,
+    /// A `[` without its `]` on the same line.
+    #[error(
+        "section name without closing `]`: windows refuses this file (ERROR_BAD_SECTION_NAME_LINE)"
+    )]
+    BadSectionNameLine { line: u32 },
+    /// A section name over [`MAX_SECTION_NAME_LEN`] characters.
+    #[error(
+        "section name longer than 255 characters: windows refuses this file (ERROR_SECTION_NAME_TOO_LONG)"
+    )]
+    SectionNameTooLong { line: u32 },
+    /// Text before the first section in a file without a `[Strings]` section.
+    #[error(
+        "text before the first section: windows refuses this file (ERROR_EXPECTED_SECTION_NAME)\nhint: comment it out with `;`"
+    )]
+    ExpectedSectionName { line: u32 },
+}
+
+impl OpenError {
+    /// The line Windows reports with the error (0 for the whole file).
+    pub fn line(&self) -> u32 {
+        match *self {
+            OpenError::WrongInfStyle => 0,
+            OpenError::BadSectionNameLine { line }
+            | OpenError::SectionNameTooLong { line }
+            | OpenError::ExpectedSectionName { line } => line,
+        }
+    }
+}
+
+/// Choices a caller can make about how the file is read.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// Language whose `[Strings.LLLL]` section is preferred (e.g. `0x0409`); then
+    /// `[Strings.00LL]` (primary language only), then `[Strings]`. `None`: only `[Strings]`.
+    pub language: Option<u16>,
+    /// Code page of files without a byte-order mark that are not UTF-16 (Windows uses the
+    /// system's ANSI code page; `encoding_rs::UTF_8` models a system set to code page 65001).
+    pub ansi: &'static Encoding,
+    /// Expand `%N%` directory IDs (`%12%` → `C:\Windows\System32\drivers`) as
+    /// `SetupGetStringField` does. When false they stay as written (`%12%`), which is what a
+    /// caller that resolves DIRIDs itself wants.
+    pub expand_dirids: bool,
+    /// The Windows directory DIRIDs expand under.
+    pub windows_dir: String,
+    /// The INF's own directory (DIRID 1, `%01%`); unexpanded when `None`.
+    pub source_dir: Option<String>,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            language: Some(0x0409),
+            ansi: encoding_rs::WINDOWS_1252,
+            expand_dirids: true,
+            windows_dir: "C:\\Windows".to_owned(),
+            source_dir: None,
+        }
+    }
+}
+
+/// Parses an INF file with the default options (US English strings, Windows-1252, DIRIDs
+/// expanded under `C:\Windows`). Never fails and never panics.
+pub fn parse(bytes: &[u8]) -> Inf {
+    parse_with(bytes, &ParseOptions::default())
+}
+
+/// Parses an INF file. Never fails and never panics.
+pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
+    let decoded = decode::decode(bytes, opts.ansi);
+    let mut diagnostics = Vec::new();
+    if decoded.odd_utf16 {
+        diagnostics.push(Diagnostic {
+            line: 0,
+            message: "utf-16 file with an odd number of bytes: its last byte is ignored".into(),
+        });
+    }
+    if decoded.malformed {
+        diagnostics.push(Diagnostic {
+            line: 0,
+            message: format!(
+                "bytes that are not valid {} were replaced by U+FFFD",
+                match decoded.encoding {
+                    TextEncoding::Utf16LeBom | TextEncoding::Utf16Le => "utf-16le",
+                    TextEncoding::Utf16BeBom => "utf-16be",
+                    TextEncoding::Utf8Bom => "utf-8",
+                    TextEncoding::Ansi => opts.ansi.name(),
+                }
+            ),
+        });
+    }
+    if decoded.cr_only {
+        diagnostics.push(Diagnostic {
+            line: 0,
+            message: "lines end with CR only: read CR as the line end (windows reads such a file as one line)".into(),
+        });
+    }
+    let lexed = lexer::lex(&decoded.text);
+    diagnostics.extend(lexed.diagnostics);
+    let mut sections = lexed.sections;
+    let mut open_error = lexed.open_error;
+    let has_strings = sections
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case("strings"));
+    if let Some(line) = lexed.broken_line {
+        // inf-behaviour.md A18–A35: tolerated (but still reported) when [Strings] exists.
+        if has_strings {
+            diagnostics.push(Diagnostic {
+                line,
+                message: "text before the first section ignored (windows tolerates it because the file has a [Strings] section)".into(),
+            });
+        } else {
+            let e = OpenError::ExpectedSectionName { line };
+            diagnostics.push(Diagnostic {
+                line,
+                message: e.to_string(),
+            });
+            open_error.get_or_insert(e);
+        }
+    }
+
+    let table = strings::StringTable::new(&sections, opts);
+    for section in &mut sections {
+        for line in &mut section.lines {
+            if let Some(key) = &mut line.key
+                && let Some(s) = strings::substitute(key, &table, opts)
+            {
+                *key = s;
+            }
+            for field in &mut line.fields {
+                if let Some(s) = strings::substitute(field, &table, opts) {
+                    *field = s;
+                }
+            }
+        }
+    }
+
+    let mut inf = Inf {
+        sections,
+        diagnostics,
+        open_error,
+        encoding: decoded.encoding,
+    };
+    if inf.open_error.is_none() && !inf.has_signature() {
+        inf.open_error = Some(OpenError::WrongInfStyle);
+        inf.diagnostics.push(Diagnostic {
+            line: 0,
+            message: OpenError::WrongInfStyle.to_string(),
+        });
+    }
+    inf
+}
+
+impl Inf {
+    /// The section named `name`, compared case-insensitively (inf-behaviour.md B2, H).
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        let folded = fold_case(name);
+        self.sections.iter().find(|s| eq_folded(&s.name, &folded))
+    }
+
+    /// Sections whose name starts with `prefix`, compared case-insensitively, in file order
+    /// (e.g. `"Strings."` for the localized string tables, `"Models."` for decorations).
+    pub fn sections_with_prefix<'a>(&'a self, prefix: &str) -> impl Iterator<Item = &'a Section> {
+        let prefix = fold_case(prefix).into_owned();
+        self.sections.iter().filter(move |s| {
+            s.name
+                .get(..prefix.len())
+                .is_some_and(|head| eq_folded(head, &prefix))
+        })
+    }
+
+    /// Field 1 of the first line keyed `key` in `section` (both case-insensitive), like
+    /// `SetupFindFirstLine` + `SetupGetStringField(…, 1)`.
+    pub fn value(&self, section: &str, key: &str) -> Option<&str> {
+        self.section(section)?.find(key)?.field(1)
+    }
+
+    /// Whether `[Version]` has a `Signature` Windows accepts (inf-behaviour.md A0–A9, H).
+    pub fn has_signature(&self) -> bool {
+        self.section("Version")
+            .and_then(|s| s.find("Signature"))
+            .and_then(|l| l.field(1))
+            .is_some_and(|sig| {
+                ["$chicago$", "$windows nt$", "$windows 95$"]
+                    .iter()
+                    .any(|ok| sig.eq_ignore_ascii_case(ok))
+            })
+    }
+}
+
+impl Section {
+    /// The first line keyed `key` (case-insensitive), like `SetupFindFirstLine`. A line without
+    /// `=` that has a single field is keyed by that field (inf-behaviour.md C2).
+    pub fn find(&self, key: &str) -> Option<&Line> {
+        self.find_all(key).next()
+    }
+
+    /// Every line keyed `key` (case-insensitive), in order.
+    pub fn find_all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a Line> {
+        let folded = fold_case(key).into_owned();
+        self.lines
+            .iter()
+            .filter(move |l| l.field(0).is_some_and(|k| eq_folded(k, &folded)))
+    }
+}
+
+impl Line {
+    /// Field `n` as `SetupGetStringField` numbers them: 0 is the key (for a line without `=`
+    /// that has exactly one field, that field: inf-behaviour.md C2), 1.. are the values.
+    pub fn field(&self, n: usize) -> Option<&str> {
+        match n {
+            0 => match (&self.key, self.fields.as_slice()) {
+                (Some(k), _) => Some(k),
+                (None, [only]) => Some(only),
+                (None, _) => None,
+            },
+            n => self.fields.get(n - 1).map(String::as_str),
+        }
+    }
+
+    /// The values from field `n` on (1-based), e.g. a models line's compatible IDs.
+    pub fn fields_from(&self, n: usize) -> &[String] {
+        self.fields.get(n.saturating_sub(1)..).unwrap_or_default()
+    }
+
+    /// `SetupGetLineText`: the fields joined with `,`.
+    pub fn text(&self) -> String {
+        self.fields.join(",")
+    }
+}
+
+/// Case folding for section and key names (Windows compares them case-insensitively).
+pub(crate) fn fold_case(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// `a` equals the already folded `folded`, case-insensitively.
+fn eq_folded(a: &str, folded: &str) -> bool {
+    if a.is_ascii() {
+        a.eq_ignore_ascii_case(folded)
+    } else {
+        a.to_lowercase() == folded
+    }
 }
 
 pub mod model;
