@@ -509,7 +509,15 @@ impl Lexer<'_> {
             }
             p += 1;
         }
-        self.push_token(p);
+        // An unterminated quote runs to the end of the line (C25, C26). The CR of a CR LF line
+        // end is not part of it: we read CR LF and LF files alike (Wine would keep the CR).
+        let end = if p > self.start && self.bytes.get(p - 1) == Some(&b'\r') {
+            p - 1
+        } else {
+            p
+        };
+        self.push_token(end);
+        self.start = p;
         self.pop_state();
         Some(p)
     }

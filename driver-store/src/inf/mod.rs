@@ -180,26 +180,30 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
     let lexed = lexer::lex(&decoded.text);
     diagnostics.extend(lexed.diagnostics);
     let mut sections = lexed.sections;
-    let mut open_error = lexed.open_error;
+    let open_error = lexed.open_error;
     let has_strings = sections
         .iter()
         .any(|s| s.name.eq_ignore_ascii_case("strings"));
-    if let Some(line) = lexed.broken_line {
-        // inf-behaviour.md A18–A35: tolerated (but still reported) when [Strings] exists.
-        if has_strings {
+    // Text before the first section (inf-behaviour.md A18–A35) is an error only in a file
+    // without a [Strings] section; either way the lines are skipped and reported.
+    let expected_section = match lexed.broken_line {
+        Some(line) if has_strings => {
             diagnostics.push(Diagnostic {
                 line,
                 message: "text before the first section ignored (windows tolerates it because the file has a [Strings] section)".into(),
             });
-        } else {
+            None
+        }
+        Some(line) => {
             let e = OpenError::ExpectedSectionName { line };
             diagnostics.push(Diagnostic {
                 line,
                 message: e.to_string(),
             });
-            open_error.get_or_insert(e);
+            Some(e)
         }
-    }
+        None => None,
+    };
 
     let table = strings::StringTable::new(&sections, opts);
     for section in &mut sections {
@@ -223,12 +227,18 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
         open_error,
         encoding: decoded.encoding,
     };
-    if inf.open_error.is_none() && !inf.has_signature() {
-        inf.open_error = Some(OpenError::WrongInfStyle);
+    // Which error Windows reports first: the tokenizer's (it stops there), then a missing
+    // signature (A1: a file of garbage without [Version] is ERROR_WRONG_INF_STYLE, not
+    // ERROR_EXPECTED_SECTION_NAME), then text before the first section (A18).
+    if !inf.has_signature() {
         inf.diagnostics.push(Diagnostic {
             line: 0,
             message: OpenError::WrongInfStyle.to_string(),
         });
+        inf.open_error.get_or_insert(OpenError::WrongInfStyle);
+    }
+    if let Some(e) = expected_section {
+        inf.open_error.get_or_insert(e);
     }
     inf
 }
@@ -303,6 +313,59 @@ impl Line {
     /// The values from field `n` on (1-based), e.g. a models line's compatible IDs.
     pub fn fields_from(&self, n: usize) -> &[String] {
         self.fields.get(n.saturating_sub(1)..).unwrap_or_default()
+    }
+
+    /// `SetupGetIntField`: decimal, `0x` hex or leading-`0` octal (C `strtol` base 0) over the
+    /// whole field; an empty field reads as 0; anything else is `None` (inf-behaviour.md D).
+    pub fn int_field(&self, n: usize) -> Option<i32> {
+        let text = self.field(n)?;
+        if text.is_empty() {
+            return Some(0);
+        }
+        let t = text.trim_start_matches([' ', '\t']);
+        let (neg, t) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))
+        {
+            (16, h)
+        } else if t.len() > 1 && t.starts_with('0') {
+            (8, &t[1..])
+        } else {
+            (10, t)
+        };
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        let magnitude = i64::from_str_radix(digits, radix).unwrap_or(i64::MAX);
+        let value = if neg { -magnitude } else { magnitude };
+        // strtol saturates at LONG_MIN/LONG_MAX (32-bit on Windows).
+        Some(value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+    }
+
+    /// `SetupGetBinaryField`: every field from `n` on read as one hex byte (optional `0x`, any
+    /// case, leading zeros allowed); `None` when one is not hex or does not fit a byte
+    /// (inf-behaviour.md D).
+    pub fn binary_field(&self, n: usize) -> Option<Vec<u8>> {
+        if n == 0 {
+            return None;
+        }
+        self.fields_from(n)
+            .iter()
+            .map(|f| {
+                let digits = f
+                    .strip_prefix("0x")
+                    .or_else(|| f.strip_prefix("0X"))
+                    .unwrap_or(f);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                let v = u32::from_str_radix(digits, 16).unwrap_or(u32::MAX);
+                u8::try_from(v).ok()
+            })
+            .collect()
     }
 
     /// `SetupGetLineText`: the fields joined with `,`.
