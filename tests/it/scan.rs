@@ -1,1 +1,148 @@
-//! End-to-end tests of `infuse scan`.
+//! End-to-end tests of `infuse scan`: every source through the real binary.
+
+use std::path::PathBuf;
+
+use infuse_tests::{infuse, repo_root};
+use serde_json::Value;
+
+fn sysfs_fixture(name: &str) -> PathBuf {
+    repo_root().join("core/fixtures/sysfs").join(name)
+}
+
+fn scan_json(args: &[&str]) -> Value {
+    let out = infuse()
+        .arg("scan")
+        .args(args)
+        .arg("--json")
+        .arg("--no-names")
+        .output()
+        .expect("run infuse");
+    assert!(
+        out.status.success(),
+        "infuse scan {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("scan --json prints JSON")
+}
+
+fn ids(dev: &Value, key: &str) -> Vec<String> {
+    dev[key]
+        .as_array()
+        .expect("id list")
+        .iter()
+        .map(|v| v.as_str().expect("string").to_owned())
+        .collect()
+}
+
+fn device<'a>(inv: &'a Value, hw0: &str) -> &'a Value {
+    inv["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| {
+            d["hardware_ids"][0]
+                .as_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(hw0))
+        })
+        .unwrap_or_else(|| panic!("no device {hw0}"))
+}
+
+#[test]
+fn sysfs_tree_gives_windows_ladders() {
+    let root = sysfs_fixture("laptop-lenovo-broadwell");
+    let inv = scan_json(&["--sysfs", root.to_str().expect("utf-8 path")]);
+    // windows-driver-internals.md §4.3: the real list has 2 hardware and 13 compatible IDs.
+    let codec = device(
+        &inv,
+        r"HDAUDIO\FUNC_01&VEN_10EC&DEV_0236&SUBSYS_17AA3808&REV_1000",
+    );
+    assert_eq!(ids(codec, "hardware_ids").len(), 2);
+    assert_eq!(ids(codec, "compatible_ids").len(), 13);
+    assert_eq!(codec["bus"], "hdaudio");
+    let sata = device(&inv, r"PCI\VEN_8086&DEV_9C83&SUBSYS_380817AA&REV_03");
+    assert_eq!(sata["boot_critical"], true);
+    assert_eq!(sata["location"], "0000:00:1f.2");
+}
+
+#[test]
+fn text_output_numbers_the_ids() {
+    let root = sysfs_fixture("this-vm");
+    let out = infuse()
+        .args(["scan", "--no-names", "--sysfs"])
+        .arg(&root)
+        .output()
+        .expect("run infuse");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r"#0  PCI\VEN_1AF4&DEV_1041&SUBSYS_10411AF4&REV_01"),
+        "{text}"
+    );
+    assert!(text.contains(r"#6  PCI\CC_0200"), "{text}");
+}
+
+#[test]
+fn lspci_windows_exports_and_profiles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lspci = dir.path().join("lspci.txt");
+    std::fs::write(
+        &lspci,
+        "00:02.0 VGA compatible controller [0300]: Intel Corporation 2nd Generation Core Processor Family Integrated Graphics Controller [8086:0106] (rev 09) (prog-if 00 [VGA controller])\n\tSubsystem: ASUSTeK Computer Inc. Device [1043:844d]\n",
+    )
+    .expect("write");
+    let inv = scan_json(&["--lspci", lspci.to_str().expect("utf-8")]);
+    // peers-and-corpora.md §4: this probe line converts to PCI\VEN_8086&DEV_0106&SUBSYS_844D1043&REV_09 ….
+    let gpu = device(&inv, r"PCI\VEN_8086&DEV_0106&SUBSYS_844D1043&REV_09");
+    assert_eq!(
+        ids(gpu, "compatible_ids").last().map(String::as_str),
+        Some(r"PCI\CC_0300")
+    );
+
+    let devcon = dir.path().join("hwids.txt");
+    std::fs::write(
+        &devcon,
+        "ACPI_HAL\\PNP0C08\\0\r\n    Name: Microsoft ACPI-Compliant System\r\n    Hardware IDs:\r\n        ACPI_HAL\\PNP0C08\r\n        *PNP0C08\r\nHTREE\\ROOT\\0\r\n    No hardware/compatible IDs found for this device.\r\n2 matching device(s) found.\r\n",
+    )
+    .expect("write");
+    let inv = scan_json(&["--inventory", devcon.to_str().expect("utf-8")]);
+    assert_eq!(inv["devices"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        ids(&inv["devices"][0], "hardware_ids"),
+        ["ACPI_HAL\\PNP0C08", "*PNP0C08"]
+    );
+
+    let profile = dir.path().join("vm.toml");
+    std::fs::write(
+        &profile,
+        "[[device]]\ndescription = \"virtio block\"\npci = { vendor = 0x1af4, device = 0x1001, subsys_vendor = 0x1af4, subsys_device = 0x0002, class = 0x010000 }\n",
+    )
+    .expect("write");
+    let inv = scan_json(&["--profile", profile.to_str().expect("utf-8")]);
+    // windows-driver-internals.md §3.2a: QEMU virtio-blk reports PCI\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00 first.
+    let blk = device(&inv, r"PCI\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00");
+    assert_eq!(blk["description"], "virtio block");
+    assert_eq!(blk["boot_critical"], true);
+}
+
+#[test]
+fn unreadable_sources_fail_with_the_path() {
+    let out = infuse()
+        .args(["scan", "--profile", "/nonexistent/profile.toml"])
+        .output()
+        .expect("run infuse");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/profile.toml"), "{err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[device]]\npci = { vendor = 1 }\n").expect("write");
+    let out = infuse()
+        .args(["scan", "--profile"])
+        .arg(&bad)
+        .output()
+        .expect("run infuse");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:2"), "{err}");
+}

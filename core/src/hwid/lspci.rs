@@ -1,0 +1,306 @@
+//! Devices from `lspci` text, the form Linux live media and hardware-probe archives keep.
+//!
+//! Two layouts are read (detected per file):
+//! - `lspci -nnvmm` (or `-vmmnn`): records separated by blank lines, `Tag:<TAB>value` lines;
+//!   `Slot`, `Class … [ccss]`, `Vendor … [vvvv]`, `Device … [dddd]`, `SVendor … [vvvv]`,
+//!   `SDevice … [dddd]`, optional `Rev` and `ProgIf` (both hex, 00 when absent).
+//! - `lspci -vvnn` (or `-nnv`, `-nn`): a header line per device
+//!   `00:02.0 VGA compatible controller [0300]: Intel Corporation … [8086:0106] (rev 09) (prog-if 00 [VGA controller])`
+//!   followed by indented lines, of which `Subsystem: … [1043:844d]` is used.
+//!
+//! Both yield the PCI ladder of [`super::ladder::pci_ids`]. A device without subsystem IDs gets
+//! `SUBSYS_00000000`, as Windows reports it.
+
+use std::path::Path;
+
+use super::ladder::{self, PciFunction};
+use super::{Bus, Device, HwidError, Inventory, pci_class_is_boot_critical, read_text};
+
+/// Read an lspci file.
+pub fn read(path: &Path) -> Result<Inventory, HwidError> {
+    let text = read_text(path)?;
+    let mut inv = parse(&text, path)?;
+    inv.source = format!("lspci {}", path.display());
+    if inv.devices.is_empty() {
+        return Err(HwidError::Empty { path: path.to_path_buf(), hint: "expected `lspci -nnvmm` or `lspci -vvnn` output (the numeric IDs `-nn` are required)".into() });
+    }
+    Ok(inv)
+}
+
+/// Parse lspci text (either layout).
+pub fn parse(text: &str, path: &Path) -> Result<Inventory, HwidError> {
+    let machine = text.lines().any(|l| l.starts_with("Slot:"));
+    let mut inv = Inventory::default();
+    let records = if machine {
+        parse_vmm(text, path)?
+    } else {
+        parse_verbose(text, &mut inv)
+    };
+    for (slot, f, desc) in records {
+        let (hw, compat) = ladder::pci_ids(&f);
+        inv.devices.push(Device {
+            instance_id: format!("{}\\{slot}", hw[0]),
+            bus: Bus::Pci,
+            hardware_ids: hw,
+            compatible_ids: compat,
+            class_code: Some(f.class),
+            description: desc,
+            location: Some(slot),
+            boot_critical: pci_class_is_boot_critical(f.class),
+        });
+    }
+    Ok(inv)
+}
+
+/// The hex number inside the last `[...]` of `s`, when it has `digits` hex digits.
+fn last_bracket_hex(s: &str, digits: usize) -> Option<u32> {
+    let open = s.rfind('[')?;
+    let close = s[open..].find(']')? + open;
+    let inner = &s[open + 1..close];
+    (inner.len() == digits && inner.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| u32::from_str_radix(inner, 16).ok())
+        .flatten()
+}
+
+/// Text before the last ` [` (the name part of `Name [1234]`).
+fn name_part(s: &str) -> &str {
+    s.rfind(" [").map_or(s, |i| &s[..i]).trim()
+}
+
+type Record = (String, PciFunction, Option<String>);
+
+fn parse_vmm(text: &str, path: &Path) -> Result<Vec<Record>, HwidError> {
+    let mut out = Vec::new();
+    let mut cur: Vec<(usize, &str, &str)> = Vec::new();
+    let mut flush = |cur: &mut Vec<(usize, &str, &str)>| -> Result<(), HwidError> {
+        if cur.is_empty() {
+            return Ok(());
+        }
+        let first_line = cur[0].0;
+        let get = |tag: &str| {
+            cur.iter()
+                .find(|(_, t, _)| *t == tag)
+                .map(|(l, _, v)| (*l, *v))
+        };
+        let need = |tag: &str, digits: usize| -> Result<u32, HwidError> {
+            let (line, v) = get(tag).ok_or_else(|| HwidError::Syntax {
+                path: path.to_path_buf(),
+                line: first_line,
+                msg: format!("record has no `{tag}:` line"),
+            })?;
+            last_bracket_hex(v, digits).ok_or_else(|| HwidError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                msg: format!(
+                    "`{tag}:` has no [{}] numeric ID\nhint: run lspci with -nn",
+                    "x".repeat(digits)
+                ),
+            })
+        };
+        let slot = get("Slot")
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        let class = need("Class", 4)?;
+        let vendor = need("Vendor", 4)?;
+        let device = need("Device", 4)?;
+        let sv = match get("SVendor") {
+            Some(_) => need("SVendor", 4)?,
+            None => 0,
+        };
+        let sd = match get("SDevice") {
+            Some(_) => need("SDevice", 4)?,
+            None => 0,
+        };
+        let hex2 = |tag: &str| -> Result<u32, HwidError> {
+            match get(tag) {
+                None => Ok(0),
+                Some((line, v)) => {
+                    u32::from_str_radix(v.trim(), 16).map_err(|_| HwidError::Syntax {
+                        path: path.to_path_buf(),
+                        line,
+                        msg: format!("`{tag}:` is not hexadecimal: {v:?}"),
+                    })
+                }
+            }
+        };
+        let rev = hex2("Rev")?;
+        let progif = hex2("ProgIf")?;
+        let desc = get("Device").map(|(_, v)| name_part(v).to_owned());
+        out.push((
+            slot,
+            PciFunction {
+                vendor: vendor as u16,
+                device: device as u16,
+                subsys_vendor: sv as u16,
+                subsys_device: sd as u16,
+                class: (class << 8) | (progif & 0xFF),
+                revision: rev as u8,
+            },
+            desc,
+        ));
+        cur.clear();
+        Ok(())
+    };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            flush(&mut cur)?;
+            continue;
+        }
+        if let Some((tag, value)) = line.split_once(':') {
+            if tag.contains(' ') && !tag.starts_with(|c: char| c.is_ascii_uppercase()) {
+                continue;
+            }
+            cur.push((n + 1, tag.trim(), value.trim()));
+        }
+    }
+    flush(&mut cur)?;
+    Ok(out)
+}
+
+fn parse_verbose(text: &str, inv: &mut Inventory) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with(|c: char| c.is_whitespace()) {
+            let t = line.trim();
+            if let (Some(rest), Some(last)) = (t.strip_prefix("Subsystem:"), out.last_mut())
+                && let Some((sv, sd)) = pair_id(rest)
+            {
+                last.1.subsys_vendor = sv;
+                last.1.subsys_device = sd;
+            }
+            continue;
+        }
+        // Header: `<slot> <class name> [ccss]: <vendor device names> [vvvv:dddd] (rev rr) (prog-if pp …)`
+        let Some((slot, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let Some(colon) = rest.find("]: ") else {
+            inv.warnings.push(format!(
+                "line {}: not an `lspci -nn` device line, skipped",
+                n + 1
+            ));
+            continue;
+        };
+        let class_part = &rest[..=colon];
+        let Some(class) = last_bracket_hex(class_part, 4) else {
+            inv.warnings
+                .push(format!("line {}: no [ccss] class code, skipped", n + 1));
+            continue;
+        };
+        let tail = &rest[colon + 3..];
+        let names_end = tail
+            .find(" (rev ")
+            .or_else(|| tail.find(" (prog-if "))
+            .unwrap_or(tail.len());
+        let Some((vendor, device)) = pair_id(&tail[..names_end]) else {
+            inv.warnings.push(format!(
+                "line {}: no [vvvv:dddd] ID, skipped\nhint: run lspci with -nn",
+                n + 1
+            ));
+            continue;
+        };
+        let rev = paren_hex(tail, "(rev ").unwrap_or(0);
+        let progif = paren_hex(tail, "(prog-if ").unwrap_or(0);
+        let desc = tail[..names_end]
+            .rfind(" [")
+            .map(|i| tail[..i].trim().to_owned());
+        out.push((
+            slot.to_owned(),
+            PciFunction {
+                vendor,
+                device,
+                subsys_vendor: 0,
+                subsys_device: 0,
+                class: (class << 8) | u32::from(progif),
+                revision: rev,
+            },
+            desc,
+        ));
+    }
+    out
+}
+
+/// The last `[vvvv:dddd]` in `s`.
+fn pair_id(s: &str) -> Option<(u16, u16)> {
+    let open = s.rfind('[')?;
+    let close = s[open..].find(']')? + open;
+    let (a, b) = s[open + 1..close].split_once(':')?;
+    if a.len() != 4 || b.len() != 4 {
+        return None;
+    }
+    Some((
+        u16::from_str_radix(a, 16).ok()?,
+        u16::from_str_radix(b, 16).ok()?,
+    ))
+}
+
+/// The two hex digits after `marker` (`(rev 09)` → 9).
+fn paren_hex(s: &str, marker: &str) -> Option<u8> {
+    let i = s.find(marker)? + marker.len();
+    let digits: String = s[i..].chars().take_while(char::is_ascii_hexdigit).collect();
+    u8::from_str_radix(&digits, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VVNN: &str = "00:02.0 VGA compatible controller [0300]: Intel Corporation 2nd Generation Core Processor Family Integrated Graphics Controller [8086:0106] (rev 09) (prog-if 00 [VGA controller])\n\tSubsystem: ASUSTeK Computer Inc. Device [1043:844d]\n\tControl: I/O+ Mem+ BusMaster+\n\n01:00.0 VGA compatible controller [0300]: Advanced Micro Devices, Inc. [AMD/ATI] Navi 10 [Radeon RX 5600 OEM/5600 XT / 5700/5700 XT] [1002:731f] (rev c1) (prog-if 00 [VGA controller])\n\tSubsystem: Sapphire Technology Limited Device [1da2:e411]\n";
+
+    #[test]
+    fn verbose_layout_gives_the_windows_ladder() {
+        // peers-and-corpora.md §4: the linuxhw/LsPCI probe line for 8086:0106 converts to
+        // PCI\VEN_8086&DEV_0106&SUBSYS_844D1043&REV_09 … (ladder per the devcon sample).
+        let inv = parse(VVNN, Path::new("x")).expect("parses");
+        assert_eq!(inv.devices.len(), 2);
+        let d = &inv.devices[0];
+        assert_eq!(
+            d.hardware_ids[0],
+            r"PCI\VEN_8086&DEV_0106&SUBSYS_844D1043&REV_09"
+        );
+        assert_eq!(d.hardware_ids[3], r"PCI\VEN_8086&DEV_0106&CC_0300");
+        assert_eq!(d.compatible_ids[2], r"PCI\VEN_8086&CC_030000");
+        assert_eq!(d.compatible_ids[6], r"PCI\CC_0300");
+        // Vendor names with brackets do not confuse the ID search.
+        assert_eq!(
+            inv.devices[1].hardware_ids[0],
+            r"PCI\VEN_1002&DEV_731F&SUBSYS_E4111DA2&REV_C1"
+        );
+    }
+
+    #[test]
+    fn machine_layout_gives_the_same_ladder() {
+        let vmm = "Slot:\t00:02.0\nClass:\tVGA compatible controller [0300]\nVendor:\tIntel Corporation [8086]\nDevice:\t2nd Generation Core Processor Family Integrated Graphics Controller [0106]\nSVendor:\tASUSTeK Computer Inc. [1043]\nSDevice:\tDevice [844d]\nRev:\t09\n\nSlot:\t00:1f.2\nClass:\tSATA controller [0106]\nVendor:\tIntel Corporation [8086]\nDevice:\t6 Series/C200 Series Chipset Family 6 port Desktop SATA AHCI Controller [1c02]\nSVendor:\tASUSTeK Computer Inc. [1043]\nSDevice:\tP8 series motherboard [844d]\nRev:\t05\nProgIf:\t01\n";
+        let a = parse(vmm, Path::new("x")).expect("parses");
+        let b = parse(VVNN, Path::new("x")).expect("parses");
+        assert_eq!(a.devices[0].hardware_ids, b.devices[0].hardware_ids);
+        assert_eq!(a.devices[0].compatible_ids, b.devices[0].compatible_ids);
+        assert_eq!(
+            a.devices[1].hardware_ids[2],
+            r"PCI\VEN_8086&DEV_1C02&CC_010601"
+        );
+        assert!(
+            a.devices[1].boot_critical,
+            "a SATA controller is boot-critical"
+        );
+    }
+
+    #[test]
+    fn missing_numeric_ids_are_an_error_with_a_hint() {
+        let err = parse(
+            "Slot:\t00:02.0\nClass:\tVGA compatible controller\nVendor:\tIntel\nDevice:\tGPU\n",
+            Path::new("p.txt"),
+        )
+        .expect_err("no numeric IDs");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("p.txt:2") && msg.contains("hint: run lspci with -nn"),
+            "{msg}"
+        );
+    }
+}
