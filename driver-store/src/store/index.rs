@@ -1,0 +1,701 @@
+//! The on-disk index: hardware/compatible ID → driver nodes, in one file opened by memory map.
+//!
+//! Layout of `index.bin` (little-endian, every region 8-byte aligned):
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `INFUSEIX` |
+//! | 8 | 4 | schema version ([`SCHEMA_VERSION`]) |
+//! | 12 | 4 | header length (192) |
+//! | 16 | 16 | fst region: offset u64, length u64 — normalized ID → `postings_start << 24 \| count` |
+//! | 32 | 16 | postings region: offset, length — 8-byte postings `record u32, match u16, 0u16` |
+//! | 48 | 16 | records region: offset, count — 48-byte driver-node records |
+//! | 64 | 16 | packages region: offset, count — 32-byte package records |
+//! | 80 | 16 | strings region: offset, length — `len u32` + UTF-8 bytes, referenced by offset |
+//! | 96 | 32 | sha256 of everything after the header (checked by `verify`, not by `open`) |
+//! | 128 | 32 | state: hash of the package manifests the index was built from |
+//! | 160 | 8 | number of distinct IDs |
+//! | 168 | 8 | reserved (0) |
+//! | 176 | 8 | first 8 bytes of sha256(header[0..176]) (checked by `open`) |
+//! | 184 | 8 | reserved (0) |
+//!
+//! A query reads the header, walks the fst for one key, then reads only that key's postings,
+//! their records and the strings they name: a cold process touches a handful of pages.
+//! **Invariant:** every offset read from the file goes through [`Index::bytes`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::inf::model::{Arch, BootCritical, Decoration, DriverVer};
+
+/// Bumped on any change to the layout above.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Name of the index file inside a store directory.
+pub const INDEX_FILE: &str = "index.bin";
+
+const MAGIC: &[u8; 8] = b"INFUSEIX";
+const HEADER_LEN: usize = 192;
+const RECORD_LEN: usize = 48;
+const PACKAGE_LEN: usize = 32;
+const POSTING_LEN: usize = 8;
+const NONE: u32 = u32::MAX;
+const MAX_POSTINGS_PER_ID: usize = (1 << 24) - 1;
+
+/// Errors opening or reading an index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{path}: cannot read the index: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: not an infuse index (bad magic)\nhint: is this a store directory made by `infuse store add`?"
+    )]
+    Magic { path: PathBuf },
+    #[error(
+        "{path}: index schema {found}, this infuse reads schema {SCHEMA_VERSION}\nhint: rebuild it with `infuse store add STORE` (no sources needed)"
+    )]
+    Schema { path: PathBuf, found: u32 },
+    #[error(
+        "{path}: index header checksum mismatch (the file is damaged)\nhint: rebuild it with `infuse store add STORE`"
+    )]
+    HeaderChecksum { path: PathBuf },
+    #[error(
+        "{path}: index body checksum mismatch (the file is damaged)\nhint: rebuild it with `infuse store add STORE`"
+    )]
+    BodyChecksum { path: PathBuf },
+    #[error(
+        "{path}: index {what} at offset {offset} length {len} runs past the end ({size} bytes)"
+    )]
+    OutOfBounds {
+        path: PathBuf,
+        what: &'static str,
+        offset: u64,
+        len: u64,
+        size: u64,
+    },
+    #[error("{path}: index {what}: {detail}")]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        detail: String,
+    },
+}
+
+/// How an ID matched a Models entry: its hardware ID, or its k-th compatible ID (0-based, the k
+/// of the identifier score `0x3000 + j + 0x100*k`, windows-driver-internals.md §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "index")]
+pub enum MatchKind {
+    HardwareId,
+    CompatibleId(u16),
+}
+
+impl MatchKind {
+    fn code(self) -> u16 {
+        match self {
+            MatchKind::HardwareId => 0,
+            MatchKind::CompatibleId(k) => k.saturating_add(1),
+        }
+    }
+    fn from_code(c: u16) -> MatchKind {
+        match c {
+            0 => MatchKind::HardwareId,
+            k => MatchKind::CompatibleId(k - 1),
+        }
+    }
+}
+
+/// What the index knows about a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageInfo {
+    /// Store-wide package name: `<inf name lower-case>_<16 hex>`.
+    pub id: String,
+    pub inf_name: String,
+    /// Where the package was added from.
+    pub source: String,
+    pub class: Option<String>,
+    pub class_guid: Option<String>,
+    pub provider: Option<String>,
+    /// Every referenced file was found; an incomplete package is indexed but never injected.
+    pub complete: bool,
+    /// The INF still has `$ARCH$` placeholders.
+    pub unstamped: bool,
+}
+
+/// One driver node answering a query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverNode {
+    /// The ID as the index stores it (normalized, [`normalize_id`]).
+    pub id: String,
+    #[serde(rename = "match")]
+    pub match_kind: MatchKind,
+    /// Position of the package in [`Index::packages`].
+    pub package_index: u32,
+    pub package: PackageInfo,
+    pub description: String,
+    pub manufacturer: String,
+    /// 1-based line of the `[Manufacturer]` entry.
+    pub manufacturer_line: u32,
+    pub models_section: String,
+    /// `None` for an undecorated Models section.
+    pub decoration: Option<Decoration>,
+    /// The DDInstall section resolved for [`DriverNode::arch`]; `None` when the Models line
+    /// gives none or no candidate exists.
+    pub install_section: Option<String>,
+    /// 1-based line of the Models entry.
+    pub line: u32,
+    pub arch: Arch,
+    /// 0x00–0xFF, 0xFF when the DDInstall section gives no FeatureScore (§3.1).
+    pub feature_score: u8,
+    /// Effective DriverVer (DDInstall-level override, else `[Version]`).
+    pub driver_ver: Option<DriverVer>,
+    /// The catalog named for this architecture exists in the package.
+    pub catalog_present: bool,
+    pub boot_critical: BootCritical,
+}
+
+/// Builder input: one package and its nodes (also what the store keeps per package).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageEntry {
+    pub info: PackageInfo,
+    pub nodes: Vec<NodeEntry>,
+}
+
+/// Builder input: one driver node before its IDs are split into postings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    pub description: String,
+    pub manufacturer: String,
+    pub manufacturer_line: u32,
+    pub models_section: String,
+    pub decoration: Option<String>,
+    pub install_section: Option<String>,
+    pub line: u32,
+    pub arch: Arch,
+    pub hardware_id: String,
+    pub compatible_ids: Vec<String>,
+    pub feature_score: u8,
+    pub driver_ver: Option<DriverVer>,
+    pub catalog_present: bool,
+    pub boot_critical: BootCritical,
+}
+
+/// IDs compare case-insensitively ("treat as case-insensitive", windows-driver-internals.md §4):
+/// the index stores and looks up IDs trimmed and upper-cased (ASCII).
+pub fn normalize_id(id: &str) -> String {
+    id.trim().to_ascii_uppercase()
+}
+
+/// Serializes packages into the bytes of an `index.bin`.
+pub fn build(packages: &[PackageEntry], state: [u8; 32]) -> Result<Vec<u8>, fst::Error> {
+    let mut strings = StringTable::default();
+    let mut package_bytes = Vec::with_capacity(packages.len() * PACKAGE_LEN);
+    let mut record_bytes = Vec::new();
+    let mut postings: Vec<(String, u32, u16)> = Vec::new();
+    let mut record_no: u32 = 0;
+    for (pkg_no, pkg) in packages.iter().enumerate() {
+        let i = &pkg.info;
+        for s in [
+            strings.put(&i.id),
+            strings.put(&i.inf_name),
+            strings.put(&i.source),
+            strings.opt(i.class.as_deref()),
+            strings.opt(i.class_guid.as_deref()),
+            strings.opt(i.provider.as_deref()),
+            u32::from(i.complete) | (u32::from(i.unstamped) << 1),
+            0,
+        ] {
+            package_bytes.extend_from_slice(&s.to_le_bytes());
+        }
+        for node in &pkg.nodes {
+            let mut rec = [0u8; RECORD_LEN];
+            let words = [
+                pkg_no as u32,
+                strings.put(&node.description),
+                strings.put(&node.manufacturer),
+                node.manufacturer_line,
+                strings.put(&node.models_section),
+                strings.opt(node.decoration.as_deref()),
+                strings.opt(node.install_section.as_deref()),
+                node.line,
+                node.driver_ver.map_or(0, |d| d.date_code()),
+            ];
+            for (slot, w) in rec.chunks_exact_mut(4).zip(words) {
+                slot.copy_from_slice(&w.to_le_bytes());
+            }
+            rec[36] = node.feature_score;
+            rec[37] = node.arch.code();
+            rec[38] = u8::from(node.catalog_present)
+                | (u8::from(node.boot_critical.boot_start_service) << 1)
+                | (u8::from(node.boot_critical.storage_class) << 2)
+                | (u8::from(node.driver_ver.is_some()) << 3);
+            let version = node.driver_ver.map_or(0, |d| d.version_code());
+            rec[40..48].copy_from_slice(&version.to_le_bytes());
+            record_bytes.extend_from_slice(&rec);
+            if !node.hardware_id.trim().is_empty() {
+                postings.push((normalize_id(&node.hardware_id), record_no, 0));
+            }
+            for (k, cid) in node.compatible_ids.iter().enumerate() {
+                let kind = MatchKind::CompatibleId(u16::try_from(k).unwrap_or(u16::MAX - 1));
+                postings.push((normalize_id(cid), record_no, kind.code()));
+            }
+            record_no += 1;
+        }
+    }
+    postings.sort_unstable();
+    postings.dedup();
+    let mut fst_builder = fst::MapBuilder::memory();
+    let mut posting_bytes = Vec::with_capacity(postings.len() * POSTING_LEN);
+    let mut ids: u64 = 0;
+    let mut start = 0;
+    while start < postings.len() {
+        let key = &postings[start].0;
+        let mut end = start;
+        while end < postings.len() && &postings[end].0 == key {
+            end += 1;
+        }
+        let count = (end - start).min(MAX_POSTINGS_PER_ID);
+        let first = (posting_bytes.len() / POSTING_LEN) as u64;
+        for (_, rec, kind) in &postings[start..start + count] {
+            posting_bytes.extend_from_slice(&rec.to_le_bytes());
+            posting_bytes.extend_from_slice(&kind.to_le_bytes());
+            posting_bytes.extend_from_slice(&0u16.to_le_bytes());
+        }
+        fst_builder.insert(key.as_bytes(), (first << 24) | count as u64)?;
+        ids += 1;
+        start = end;
+    }
+    let fst_bytes = fst_builder.into_inner()?;
+
+    let mut out = vec![0u8; HEADER_LEN];
+    let mut regions = Vec::new();
+    for (bytes, count) in [
+        (&fst_bytes, fst_bytes.len() as u64),
+        (&posting_bytes, posting_bytes.len() as u64),
+        (&record_bytes, u64::from(record_no)),
+        (&package_bytes, packages.len() as u64),
+        (&strings.bytes, strings.bytes.len() as u64),
+    ] {
+        while !out.len().is_multiple_of(8) {
+            out.push(0);
+        }
+        regions.push((out.len() as u64, count));
+        out.extend_from_slice(bytes);
+    }
+    out[0..8].copy_from_slice(MAGIC);
+    out[8..12].copy_from_slice(&SCHEMA_VERSION.to_le_bytes());
+    out[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+    for (i, (off, len)) in regions.iter().enumerate() {
+        let at = 16 + i * 16;
+        out[at..at + 8].copy_from_slice(&off.to_le_bytes());
+        out[at + 8..at + 16].copy_from_slice(&len.to_le_bytes());
+    }
+    let body = Sha256::digest(&out[HEADER_LEN..]);
+    out[96..128].copy_from_slice(&body);
+    out[128..160].copy_from_slice(&state);
+    out[160..168].copy_from_slice(&ids.to_le_bytes());
+    let head = Sha256::digest(&out[..176]);
+    out[176..184].copy_from_slice(&head[..8]);
+    Ok(out)
+}
+
+#[derive(Default)]
+struct StringTable {
+    bytes: Vec<u8>,
+    seen: HashMap<String, u32>,
+}
+
+impl StringTable {
+    fn put(&mut self, s: &str) -> u32 {
+        if let Some(&off) = self.seen.get(s) {
+            return off;
+        }
+        let off = self.bytes.len() as u32;
+        self.bytes
+            .extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.seen.insert(s.to_string(), off);
+        off
+    }
+    fn opt(&mut self, s: Option<&str>) -> u32 {
+        s.map_or(NONE, |s| self.put(s))
+    }
+}
+
+/// The fst's bytes inside the shared mapping (lets `fst::Map` own a view of the mmap).
+#[derive(Clone)]
+struct Region {
+    map: Arc<Mmap>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for Region {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
+}
+
+/// An open, memory-mapped index.
+pub struct Index {
+    path: PathBuf,
+    map: Arc<Mmap>,
+    fst: fst::Map<Region>,
+    postings: (u64, u64),
+    records: (u64, u64),
+    packages: (u64, u64),
+    strings: (u64, u64),
+    ids: u64,
+    state: [u8; 32],
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("path", &self.path)
+            .field("ids", &self.ids)
+            .field("nodes", &self.records.1)
+            .field("packages", &self.packages.1)
+            .finish()
+    }
+}
+
+impl Index {
+    /// Opens `<store>/index.bin`.
+    pub fn open(store: &Path) -> Result<Index, IndexError> {
+        Index::open_file(&store.join(INDEX_FILE))
+    }
+
+    /// Opens an index file: checks magic, schema, header checksum and region bounds, then maps it.
+    pub fn open_file(path: &Path) -> Result<Index, IndexError> {
+        let io = |source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the bytes are produced by `build` and published by rename: the store never
+        // writes into an existing index file, so the mapping does not change under us (another
+        // program truncating it could still fault the process; the store's lock documents this).
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let map = Arc::new(map);
+        let p = path.to_path_buf();
+        if map.len() < HEADER_LEN || &map[0..8] != MAGIC {
+            return Err(IndexError::Magic { path: p });
+        }
+        let u32_at =
+            |at: usize| u32::from_le_bytes([map[at], map[at + 1], map[at + 2], map[at + 3]]);
+        let u64_at = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&map[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        let schema = u32_at(8);
+        if schema != SCHEMA_VERSION {
+            return Err(IndexError::Schema {
+                path: p,
+                found: schema,
+            });
+        }
+        if Sha256::digest(&map[..176])[..8] != map[176..184] {
+            return Err(IndexError::HeaderChecksum { path: p });
+        }
+        let region = |i: usize| (u64_at(16 + i * 16), u64_at(24 + i * 16));
+        let (fst_r, postings, records, packages, strings) =
+            (region(0), region(1), region(2), region(3), region(4));
+        let mut state = [0u8; 32];
+        state.copy_from_slice(&map[128..160]);
+        let ids = u64_at(160);
+        let size = map.len() as u64;
+        let check = |what, off: u64, len: Option<u64>| match len {
+            Some(len)
+                if off.checked_add(len).is_some_and(|end| end <= size)
+                    && off >= HEADER_LEN as u64 =>
+            {
+                Ok(())
+            }
+            _ => Err(IndexError::OutOfBounds {
+                path: path.to_path_buf(),
+                what,
+                offset: off,
+                len: len.unwrap_or(u64::MAX),
+                size,
+            }),
+        };
+        check("fst", fst_r.0, Some(fst_r.1))?;
+        check("postings", postings.0, Some(postings.1))?;
+        check(
+            "records",
+            records.0,
+            records.1.checked_mul(RECORD_LEN as u64),
+        )?;
+        check(
+            "packages",
+            packages.0,
+            packages.1.checked_mul(PACKAGE_LEN as u64),
+        )?;
+        check("strings", strings.0, Some(strings.1))?;
+        let fst_region = Region {
+            map: Arc::clone(&map),
+            start: fst_r.0 as usize,
+            end: (fst_r.0 + fst_r.1) as usize,
+        };
+        let fst = fst::Map::new(fst_region).map_err(|e| IndexError::Corrupt {
+            path: path.to_path_buf(),
+            what: "fst",
+            detail: e.to_string(),
+        })?;
+        Ok(Index {
+            path: path.to_path_buf(),
+            map,
+            fst,
+            postings,
+            records,
+            packages,
+            strings,
+            ids,
+            state,
+        })
+    }
+
+    /// Number of distinct IDs.
+    pub fn id_count(&self) -> u64 {
+        self.ids
+    }
+    /// Number of driver nodes.
+    pub fn node_count(&self) -> u64 {
+        self.records.1
+    }
+    /// Number of packages.
+    pub fn package_count(&self) -> u64 {
+        self.packages.1
+    }
+    /// Hash of the package manifests this index was built from.
+    pub fn state(&self) -> [u8; 32] {
+        self.state
+    }
+    /// Size of the index file in bytes.
+    pub fn size(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Every driver node whose hardware ID or a compatible ID equals `id` (case-insensitively),
+    /// in the order they were added (package, then INF order).
+    pub fn lookup(&self, id: &str) -> Result<Vec<DriverNode>, IndexError> {
+        let key = normalize_id(id);
+        let Some(value) = self.fst.get(key.as_bytes()) else {
+            return Ok(Vec::new());
+        };
+        let first = value >> 24;
+        let count = value & 0xFF_FFFF;
+        let bytes = self.bytes(
+            "postings",
+            self.postings,
+            first.saturating_mul(POSTING_LEN as u64),
+            count.saturating_mul(POSTING_LEN as u64),
+        )?;
+        let mut out = Vec::with_capacity(count as usize);
+        let mut packages: HashMap<u32, PackageInfo> = HashMap::new();
+        for p in bytes.chunks_exact(POSTING_LEN) {
+            let rec = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+            let kind = MatchKind::from_code(u16::from_le_bytes([p[4], p[5]]));
+            let mut node = self.node(rec, &mut packages)?;
+            node.id = key.clone();
+            node.match_kind = kind;
+            out.push(node);
+        }
+        Ok(out)
+    }
+
+    /// The package at `index` in the index's package table.
+    pub fn package(&self, index: u32) -> Result<PackageInfo, IndexError> {
+        let b = self.bytes(
+            "package",
+            (self.packages.0, self.packages.1 * PACKAGE_LEN as u64),
+            u64::from(index) * PACKAGE_LEN as u64,
+            PACKAGE_LEN as u64,
+        )?;
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        let (id, inf, source, class, guid, provider, flags) =
+            (w(0), w(1), w(2), w(3), w(4), w(5), w(6));
+        Ok(PackageInfo {
+            id: self.string(id)?,
+            inf_name: self.string(inf)?,
+            source: self.string(source)?,
+            class: self.opt_string(class)?,
+            class_guid: self.opt_string(guid)?,
+            provider: self.opt_string(provider)?,
+            complete: flags & 1 != 0,
+            unstamped: flags & 2 != 0,
+        })
+    }
+
+    /// Every package, in index order.
+    pub fn packages(&self) -> Result<Vec<PackageInfo>, IndexError> {
+        (0..self.packages.1 as u32)
+            .map(|i| self.package(i))
+            .collect()
+    }
+
+    /// Every (ID, node) pair, in ID order: for `verify` and tools; reads the whole index.
+    pub fn entries(&self) -> Result<Vec<(String, DriverNode)>, IndexError> {
+        use fst::Streamer;
+        let mut out = Vec::new();
+        let mut stream = self.fst.stream();
+        let mut keys = Vec::new();
+        while let Some((k, _)) = stream.next() {
+            keys.push(String::from_utf8_lossy(k).into_owned());
+        }
+        for k in keys {
+            for n in self.lookup(&k)? {
+                out.push((k.clone(), n));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Full check: body checksum, fst structure, every posting, record and string reference.
+    pub fn verify(&self) -> Result<(), IndexError> {
+        let body = Sha256::digest(&self.map[HEADER_LEN..]);
+        if body[..] != self.map[96..128] {
+            return Err(IndexError::BodyChecksum {
+                path: self.path.clone(),
+            });
+        }
+        self.fst
+            .as_fst()
+            .verify()
+            .map_err(|e| IndexError::Corrupt {
+                path: self.path.clone(),
+                what: "fst",
+                detail: e.to_string(),
+            })?;
+        let mut packages = HashMap::new();
+        for rec in 0..self.records.1 as u32 {
+            self.node(rec, &mut packages)?;
+        }
+        let entries = self.entries()?;
+        if entries.len() as u64 * POSTING_LEN as u64 != self.postings.1 {
+            return Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                what: "postings",
+                detail: format!(
+                    "{} postings reachable from the fst, region holds {}",
+                    entries.len(),
+                    self.postings.1 / POSTING_LEN as u64
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn node(
+        &self,
+        rec: u32,
+        packages: &mut HashMap<u32, PackageInfo>,
+    ) -> Result<DriverNode, IndexError> {
+        let b = self.bytes(
+            "record",
+            (self.records.0, self.records.1 * RECORD_LEN as u64),
+            u64::from(rec) * RECORD_LEN as u64,
+            RECORD_LEN as u64,
+        )?;
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        let pkg = w(0);
+        let package = match packages.get(&pkg) {
+            Some(p) => p.clone(),
+            None => {
+                let p = self.package(pkg)?;
+                packages.insert(pkg, p.clone());
+                p
+            }
+        };
+        let flags = b[38];
+        let mut version = [0u8; 8];
+        version.copy_from_slice(&b[40..48]);
+        let arch = Arch::from_code(b[37]).ok_or_else(|| IndexError::Corrupt {
+            path: self.path.clone(),
+            what: "record",
+            detail: format!("record {rec} has unknown architecture code {}", b[37]),
+        })?;
+        let decoration = match self.opt_string(w(5))? {
+            Some(raw) => Some(Decoration::parse(&raw).map_err(|e| IndexError::Corrupt {
+                path: self.path.clone(),
+                what: "record",
+                detail: format!("record {rec}: {e}"),
+            })?),
+            None => None,
+        };
+        Ok(DriverNode {
+            id: String::new(),
+            match_kind: MatchKind::HardwareId,
+            package_index: pkg,
+            package,
+            description: self.string(w(1))?,
+            manufacturer: self.string(w(2))?,
+            manufacturer_line: w(3),
+            models_section: self.string(w(4))?,
+            decoration,
+            install_section: self.opt_string(w(6))?,
+            line: w(7),
+            arch,
+            feature_score: b[36],
+            driver_ver: (flags & 8 != 0)
+                .then(|| DriverVer::from_codes(w(8), u64::from_le_bytes(version))),
+            catalog_present: flags & 1 != 0,
+            boot_critical: BootCritical {
+                boot_start_service: flags & 2 != 0,
+                storage_class: flags & 4 != 0,
+            },
+        })
+    }
+
+    fn opt_string(&self, off: u32) -> Result<Option<String>, IndexError> {
+        if off == NONE {
+            return Ok(None);
+        }
+        self.string(off).map(Some)
+    }
+
+    fn string(&self, off: u32) -> Result<String, IndexError> {
+        let len = self.bytes("string", self.strings, u64::from(off), 4)?;
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+        let s = self.bytes("string", self.strings, u64::from(off) + 4, u64::from(len))?;
+        String::from_utf8(s.to_vec()).map_err(|_| IndexError::Corrupt {
+            path: self.path.clone(),
+            what: "string",
+            detail: format!("string at {off} is not UTF-8"),
+        })
+    }
+
+    /// The one checked accessor: `len` bytes at `offset` inside `region` (offset, length).
+    fn bytes(
+        &self,
+        what: &'static str,
+        region: (u64, u64),
+        offset: u64,
+        len: u64,
+    ) -> Result<&[u8], IndexError> {
+        let oob = || IndexError::OutOfBounds {
+            path: self.path.clone(),
+            what,
+            offset: region.0.saturating_add(offset),
+            len,
+            size: self.map.len() as u64,
+        };
+        let end = offset.checked_add(len).ok_or_else(oob)?;
+        if end > region.1 {
+            return Err(oob());
+        }
+        let start = usize::try_from(region.0 + offset).map_err(|_| oob())?;
+        let stop = usize::try_from(region.0 + end).map_err(|_| oob())?;
+        self.map.get(start..stop).ok_or_else(oob)
+    }
+}
