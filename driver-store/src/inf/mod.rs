@@ -171,6 +171,12 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
             ),
         });
     }
+    if decoded.encoding == TextEncoding::Utf16Le {
+        diagnostics.push(Diagnostic {
+            line: 0,
+            message: "no byte-order mark: read as utf-16le because RtlIsTextUnicode says so, as windows does".into(),
+        });
+    }
     if decoded.cr_only {
         diagnostics.push(Diagnostic {
             line: 0,
