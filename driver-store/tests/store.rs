@@ -1,0 +1,391 @@
+//! The store: content addressing and dedupe, idempotent re-adds, replacement, interrupted adds,
+//! the writer lock, cabinets, and a damaged index.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infuse_driver_store::store::{Index, IndexError, MatchKind, Store, StoreError, normalize_id};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/packages")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read fixture dir").flatten() {
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).expect("copy fixture");
+        }
+    }
+}
+
+/// A private copy of the fixture packages and an empty store next to it.
+fn setup() -> (tempfile::TempDir, PathBuf, Store) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("src");
+    copy_dir(&fixtures(), &src);
+    let store = Store::create(&tmp.path().join("store")).expect("create store");
+    (tmp, src, store)
+}
+
+fn add(store: &Store, sources: &[PathBuf]) -> infuse_driver_store::store::AddReport {
+    store.add(sources, &mut |_| {}).expect("add")
+}
+
+fn objects(store: &Store) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(store.root().join("objects"))
+        .expect("objects")
+        .flatten()
+    {
+        for f in std::fs::read_dir(d.path()).expect("objects/xx").flatten() {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn identical_payloads_are_stored_once() {
+    let (_tmp, src, store) = setup();
+    let r = add(&store, std::slice::from_ref(&src));
+    assert_eq!(r.added.len(), 4);
+    // vstor/amd64/contoso_util.dll and cnet/common/contoso_util.dll have the same bytes.
+    let shared = std::fs::metadata(src.join("cnet/common/contoso_util.dll"))
+        .expect("stat")
+        .len();
+    assert_eq!((r.files_deduplicated, r.bytes_saved), (1, shared));
+    assert_eq!(objects(&store).len(), r.files_stored);
+    // Every object is named by the sha256 of its bytes.
+    for o in objects(&store) {
+        let bytes = std::fs::read(&o).expect("object");
+        let name = format!(
+            "{}{}",
+            o.parent()
+                .and_then(|p| p.file_name())
+                .expect("dir")
+                .to_string_lossy(),
+            o.file_name().expect("name").to_string_lossy()
+        );
+        use sha2::Digest;
+        assert_eq!(name, hex::encode(sha2::Sha256::digest(&bytes)));
+    }
+    let v = store.verify().expect("verify");
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+}
+
+#[test]
+fn adding_the_same_source_again_does_no_work() {
+    let (_tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let index = store.root().join("index.bin");
+    let before = std::fs::metadata(&index)
+        .expect("index")
+        .modified()
+        .expect("mtime");
+    let r = add(&store, std::slice::from_ref(&src));
+    assert_eq!(r.unchanged, 4);
+    assert!(r.added.is_empty() && r.replaced.is_empty());
+    assert_eq!(
+        (r.files_stored, r.files_deduplicated),
+        (0, 0),
+        "nothing hashed"
+    );
+    assert!(!r.index_rebuilt);
+    let after = std::fs::metadata(&index)
+        .expect("index")
+        .modified()
+        .expect("mtime");
+    assert_eq!(before, after);
+}
+
+#[test]
+fn a_changed_package_replaces_the_old_one() {
+    let (_tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let inf = src.join("cnet/cnet.inf");
+    let text = std::fs::read_to_string(&inf).expect("inf");
+    let text = text.replace("PCI\\VEN_8086&DEV_15BC", "PCI\\VEN_8086&DEV_15FF");
+    std::fs::write(&inf, text).expect("rewrite inf");
+    let r = add(&store, std::slice::from_ref(&src));
+    assert_eq!(r.replaced.len(), 1, "{r:?}");
+    assert!(r.replaced[0].starts_with("cnet.inf_"));
+    assert_eq!(r.unchanged, 3);
+    assert!(r.index_rebuilt);
+    let index = store.index().expect("index");
+    assert_eq!(index.package_count(), 4);
+    assert!(
+        index
+            .lookup("PCI\\VEN_8086&DEV_15BC")
+            .expect("lookup")
+            .is_empty()
+    );
+    assert_eq!(
+        index
+            .lookup("pci\\ven_8086&dev_15ff")
+            .expect("lookup")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_missing_file_that_appears_completes_the_package() {
+    let (_tmp, src, store) = setup();
+    let r = add(&store, std::slice::from_ref(&src));
+    assert_eq!(r.incomplete.len(), 1);
+    assert!(r.incomplete[0].starts_with("caudio.inf_"));
+    let index = store.index().expect("index");
+    let nodes = index
+        .lookup("HDAUDIO\\FUNC_01&VEN_10EC&DEV_0269")
+        .expect("lookup");
+    assert_eq!(nodes.len(), 1, "incomplete packages are still indexed");
+    assert!(!nodes[0].package.complete);
+    let m = store.show("caudio.inf").expect("show");
+    assert!(
+        m.diagnostics
+            .iter()
+            .any(|d| d.starts_with("caudio.inf:") && d.contains("caudio.sys"))
+    );
+    std::fs::write(src.join("caudio/CAUDIO.SYS"), b"now here\n").expect("write payload");
+    let r = add(&store, std::slice::from_ref(&src));
+    assert_eq!(r.replaced.len(), 1);
+    assert!(r.incomplete.is_empty());
+    let index = store.index().expect("index");
+    // Found case-insensitively, as Windows compares file names.
+    assert!(
+        index.lookup("HDAUDIO\\FUNC_01&VEN_10EC").expect("lookup")[0]
+            .package
+            .complete
+    );
+}
+
+#[test]
+fn an_interrupted_add_leaves_a_usable_store() {
+    let (tmp, src, store) = setup();
+    add(&store, &[src.join("vstor")]);
+    let old_index = std::fs::read(store.root().join("index.bin")).expect("index");
+    // Simulate a kill after the new manifests were renamed into place but before the new index
+    // was: run an add, then put the previous index back, and leave a half-written temp file.
+    add(&store, &[src.join("cnet")]);
+    std::fs::write(store.root().join("index.bin"), &old_index).expect("restore old index");
+    std::fs::write(store.root().join("tmp/.tmpHALF"), b"partial obj").expect("leftover");
+    // Readers still get a whole, consistent index (the old one).
+    let index = Index::open(store.root()).expect("old index opens");
+    assert_eq!(index.package_count(), 1);
+    assert_eq!(
+        index
+            .lookup("PCI\\VEN_1AF4&DEV_1004")
+            .expect("lookup")
+            .len(),
+        1
+    );
+    assert!(
+        index
+            .lookup("PCI\\VEN_8086&DEV_15B8")
+            .expect("lookup")
+            .is_empty()
+    );
+    let v = store.verify().expect("verify");
+    assert!(
+        v.problems.iter().any(|p| p.contains("index is stale")),
+        "{:?}",
+        v.problems
+    );
+    // The next add, even with no sources, notices and rebuilds; leftovers are cleared.
+    let r = add(&store, &[]);
+    assert!(r.index_rebuilt);
+    assert_eq!(r.packages, 2);
+    assert!(!store.root().join("tmp/.tmpHALF").exists());
+    let v = store.verify().expect("verify");
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    drop(tmp);
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_lock_is_held() {
+    let (_tmp, src, store) = setup();
+    add(&store, &[src.join("cchip")]);
+    let holder = std::fs::OpenOptions::new()
+        .write(true)
+        .open(store.root().join("store.lock"))
+        .expect("lock file");
+    holder.lock().expect("take lock");
+    match store.add(&[src.join("vstor")], &mut |_| {}) {
+        Err(StoreError::Locked { path }) => assert!(path.ends_with("store.lock")),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    assert!(matches!(store.verify(), Err(StoreError::Locked { .. })));
+    // Readers do not need the lock.
+    assert_eq!(store.index().expect("index").package_count(), 1);
+    holder.unlock().expect("unlock");
+    assert_eq!(add(&store, &[src.join("vstor")]).added.len(), 1);
+}
+
+#[test]
+fn cabinets_made_by_gcab_are_packages() {
+    let (tmp, src, store) = setup();
+    let cab = tmp.path().join("vstor.cab");
+    let status = Command::new("gcab")
+        .current_dir(src.join("vstor"))
+        .args(["-c", "-z"])
+        .arg(&cab)
+        .args([
+            "vstor.inf",
+            "vstor.cat",
+            "amd64/vstor.sys",
+            "amd64/contoso_util.dll",
+        ])
+        .status()
+        .expect("gcab is installed (.ci/setup)");
+    assert!(status.success());
+    // The independent reader agrees the cabinet is sound.
+    let out = Command::new("cabextract")
+        .arg("-t")
+        .arg(&cab)
+        .output()
+        .expect("cabextract");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("All done, no errors"));
+    let r = add(&store, std::slice::from_ref(&cab));
+    assert_eq!(r.added.len(), 1);
+    assert!(r.incomplete.is_empty(), "{:?}", r.diagnostics);
+    let m = store.show("vstor.inf").expect("show");
+    assert!(m.entry.info.source.ends_with("vstor.cab!vstor.inf"));
+    assert_eq!(m.files.iter().filter(|f| f.sha256.is_some()).count(), 4);
+    // Same bytes as the folder copy: adding the folder stores nothing new.
+    let r2 = add(&store, &[src.join("vstor")]);
+    assert_eq!((r2.files_stored, r2.files_deduplicated), (0, 4));
+    assert_eq!(add(&store, &[cab]).unchanged, 1);
+}
+
+fn hostile_cab(path: &Path, name: &str) {
+    let mut b = cab::CabinetBuilder::new();
+    b.add_folder(cab::CompressionType::None).add_file(name);
+    let file = std::fs::File::create(path).expect("create cab");
+    let mut w = b.build(file).expect("build cab");
+    while let Some(mut f) = w.next_file().expect("next") {
+        use std::io::Write;
+        f.write_all(b"[Version]\r\nSignature=$Windows NT$\r\n")
+            .expect("write");
+    }
+    w.finish().expect("finish");
+}
+
+#[test]
+fn hostile_cabinet_entry_names_are_refused() {
+    let (tmp, _src, store) = setup();
+    for (name, expect) in [
+        ("..\\evil.inf", "`..`"),
+        ("sub\\..\\..\\evil.inf", "`..`"),
+        ("\\abs\\evil.inf", "absolute"),
+        ("C:\\evil.inf", "drive"),
+        ("x.inf:ads", "stream"),
+        ("sub\\NUL\\x.inf", "device"),
+    ] {
+        let cab = tmp.path().join("hostile.cab");
+        hostile_cab(&cab, name);
+        match store.add(std::slice::from_ref(&cab), &mut |_| {}) {
+            Err(e @ StoreError::Cab(_)) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(expect) && msg.contains("hostile.cab"),
+                    "{name}: {msg}"
+                );
+            }
+            other => panic!("{name}: expected a refused entry, got {other:?}"),
+        }
+    }
+    assert!(!tmp.path().join("evil.inf").exists());
+}
+
+#[test]
+fn a_damaged_index_is_detected() {
+    let (_tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let path = store.root().join("index.bin");
+    let good = std::fs::read(&path).expect("index");
+    // Header: checked on open.
+    let mut bad = good.clone();
+    bad[20] ^= 0x40;
+    std::fs::write(&path, &bad).expect("write");
+    assert!(matches!(
+        Index::open(store.root()),
+        Err(IndexError::HeaderChecksum { .. })
+    ));
+    // Schema and magic.
+    let mut bad = good.clone();
+    bad[8] = 99;
+    std::fs::write(&path, &bad).expect("write");
+    assert!(matches!(
+        Index::open(store.root()),
+        Err(IndexError::Schema { found: 99, .. })
+    ));
+    std::fs::write(&path, b"not an index at all").expect("write");
+    assert!(matches!(
+        Index::open(store.root()),
+        Err(IndexError::Magic { .. })
+    ));
+    // Body: found by verify.
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01;
+    std::fs::write(&path, &bad).expect("write");
+    let v = store.verify().expect("verify");
+    assert!(
+        v.problems.iter().any(|p| p.contains("body checksum")),
+        "{:?}",
+        v.problems
+    );
+    std::fs::write(&path, &good).expect("write");
+    // A tampered object is found by re-hashing.
+    let obj = objects(&store).into_iter().next().expect("an object");
+    std::fs::write(&obj, b"tampered").expect("tamper");
+    let v = store.verify().expect("verify");
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+}
+
+#[test]
+fn nodes_carry_what_ranking_needs() {
+    let (_tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let index = store.index().expect("index");
+    let nodes = index
+        .lookup("PCI\\VEN_8086&DEV_15B8&SUBSYS_86721043")
+        .expect("lookup");
+    assert_eq!(nodes.len(), 3);
+    let arm = nodes
+        .iter()
+        .find(|n| n.models_section.ends_with("22000"))
+        .expect("arm64 node");
+    assert_eq!(arm.match_kind, MatchKind::HardwareId);
+    let d = arm.decoration.as_ref().expect("decorated");
+    assert_eq!(
+        (d.major, d.minor, d.build),
+        (Some(10), Some(0), Some(22000))
+    );
+    assert_eq!(arm.install_section.as_deref(), Some("cnet_inst.NT"));
+    assert_eq!(arm.feature_score, 0xF0);
+    // DDInstall-level DriverVer overrides [Version] (windows-driver-internals.md §3.2).
+    assert_eq!(
+        arm.driver_ver.map(|v| (v.year, v.month, v.version)),
+        Some((2023, 2, [1, 1, 0, 0]))
+    );
+    assert!(!arm.catalog_present, "cnet_arm64.cat is absent");
+    let amd = nodes
+        .iter()
+        .find(|n| n.models_section == "Contoso.NTamd64")
+        .expect("amd64 node");
+    assert!(amd.catalog_present);
+    assert_eq!(amd.package.class.as_deref(), Some("Net"));
+    assert_eq!(amd.package.provider.as_deref(), Some("Contoso, Ltd."));
+    let stor = index.lookup("pci\\ven_1af4&dev_1004").expect("lookup");
+    assert_eq!(stor[0].match_kind, MatchKind::CompatibleId(0));
+    assert!(stor[0].boot_critical.boot_start_service && stor[0].boot_critical.storage_class);
+    let lpc = index.lookup("PCI\\VEN_8086&CC_0601").expect("lookup");
+    assert_eq!(lpc[0].install_section.as_deref(), Some("Needs_NO_DRV"));
+    assert_eq!(lpc[0].id, normalize_id("pci\\ven_8086&cc_0601"));
+}
