@@ -39,7 +39,9 @@ struct PKey {
     children: BTreeMap<Vec<u16>, PKey>,
     /// Existing subkeys removed in this session (a child of the same name may be re-created).
     deleted: BTreeSet<Vec<u16>>,
-    values: Vec<(Vec<u16>, Option<Value>)>,
+    /// Value edits in order: (comparison key, new value or deletion, deleted earlier in this
+    /// session so the new name's case wins).
+    values: Vec<(Vec<u16>, Option<Value>, bool)>,
     value_index: BTreeMap<Vec<u16>, usize>,
 }
 
@@ -55,12 +57,21 @@ impl PKey {
         }
     }
 
-    fn record_value(&mut self, key: Vec<u16>, v: Option<Value>) {
+    fn record_value(&mut self, key: Vec<u16>, mut v: Option<Value>) {
         match self.value_index.get(&key) {
-            Some(&i) => self.values[i].1 = v,
+            Some(&i) => {
+                // Setting an existing value keeps the case of its name, as RegSetValueEx does.
+                let entry = &mut self.values[i];
+                match (&entry.1, &mut v) {
+                    (Some(old), Some(new)) => new.name.clone_from(&old.name),
+                    (None, Some(_)) => entry.2 = true,
+                    _ => {}
+                }
+                entry.1 = v;
+            }
             None => {
                 self.value_index.insert(key.clone(), self.values.len());
-                self.values.push((key, v));
+                self.values.push((key, v, false));
             }
         }
     }
@@ -427,7 +438,18 @@ impl Ctx<'_> {
                         self.w.free(c)?;
                     }
                     if let Some(v) = &pk.values[i].1 {
-                        list.push(self.new_value(v)?);
+                        // Keep the stored name's case (RegSetValueEx on an existing value).
+                        let vname = if pk.values[i].2 {
+                            v.name.clone()
+                        } else {
+                            vk.name.clone()
+                        };
+                        let v = Value {
+                            name: vname,
+                            kind: v.kind,
+                            data: v.data.clone(),
+                        };
+                        list.push(self.new_value(&v)?);
                         max_name = max_name.max(name::utf16_bytes(&v.name));
                         max_data = max_data.max(v.data.len() as u32);
                     }
@@ -439,7 +461,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        for (k, v) in &pk.values {
+        for (k, v, _) in &pk.values {
             if handled.contains(k.as_slice()) {
                 continue;
             }
