@@ -1,1 +1,86 @@
-//! Windows-exact driver ranking: decoration selection, rank = signature + feature + identifier score, tie-breakers.
+//! Windows-exact driver ranking: decoration selection, rank = signature + feature + identifier
+//! score, tie-breakers — with every candidate kept and explained.
+//!
+//! The facts are those of `../shared/reference/windows-driver-internals.md` §3:
+//! - [`decoration`]: each Manufacturer line contributes the Models section of the one
+//!   TargetOSVersion decoration that applies to the [`Target`] (or none: wrong architecture,
+//!   newer OS, empty section…); DDInstall sections are resolved `.NT<arch>` → `.NT` → plain by
+//!   the INF model.
+//! - [`score`]: `rank = SS << 24 | GG << 16 | THHH` — the signature score from the package's
+//!   catalog state under named [`SignatureRules`], the DDInstall's FeatureScore, and the
+//!   identifier score from the device-list position (i, j) and the Models-entry position (k).
+//! - [`select`]: lowest rank wins; then the newer DriverVer date, then the higher version, then a
+//!   stable, documented order. Every other candidate is kept with the reason it lost or was
+//!   excluded.
+//! - [`store`] ranks against an infuse store (its memory-mapped index); [`memory`] against INF
+//!   files held in memory (the golden tests use it).
+//!
+//! **Invariant:** ranking is pure: given the same devices, nodes and target it gives the same
+//! order, whatever the order the index answered in.
+
+use serde::Serialize;
+
+pub mod decoration;
+pub mod memory;
+pub mod score;
+pub mod select;
+pub mod store;
+pub mod target;
+
+pub use decoration::{LineView, ModelsChoice, select_models};
+pub use score::{IdMatch, Rank, Signature, SignatureRules};
+pub use select::{Candidate, DeviceMatch, Exclusion, Node, Verdict};
+pub use target::Target;
+
+/// Coverage of a whole machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub devices: usize,
+    pub covered: usize,
+    pub uncovered: usize,
+    /// Uncovered devices that are needed to boot (mass-storage controllers, boot-start drivers).
+    pub boot_critical_uncovered: usize,
+    /// Covered, but only through a compatible ID of the device (a generic driver).
+    pub covered_by_compatible_id_only: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[DeviceMatch]) -> Summary {
+        let mut s = Summary {
+            devices: results.len(),
+            ..Summary::default()
+        };
+        for r in results {
+            match r.winner() {
+                Some(w) => {
+                    s.covered += 1;
+                    if w.rank.id_match.is_compatible_only() {
+                        s.covered_by_compatible_id_only += 1;
+                    }
+                }
+                None => {
+                    s.uncovered += 1;
+                    if r.boot_critical() {
+                        s.boot_critical_uncovered += 1;
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+/// What `infuse match` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchReport {
+    pub target: Target,
+    /// The signature rule set, named and described.
+    pub signature_rules: &'static str,
+    pub source: String,
+    pub store: String,
+    pub devices: Vec<DeviceMatch>,
+    pub summary: Summary,
+}
+
+#[cfg(test)]
+mod golden;
