@@ -205,6 +205,197 @@ fn oracle_reads_what_setupapi_documents() {
     ));
 }
 
+/// The oracle refuses exactly the files inf-behaviour.md §A says SetupAPI refuses, with the same
+/// error and line, except where §A marks Wine as different (todo_wine): the refusal rule of
+/// [`compare_file`] rests on this.
+#[test]
+fn oracle_refuses_what_setupapi_documents() {
+    const WRONG_STYLE: u64 = 0xE000_0100;
+    const BAD_NAME_LINE: u64 = 0xE000_0001;
+    const NAME_TOO_LONG: u64 = 0xE000_0002;
+    const EXPECTED: u64 = ERROR_EXPECTED_SECTION_NAME;
+    // §A, row by row: `None` = opens, `Some((error, line))` = refused.
+    let expected: [Option<(u64, u64)>; 36] = [
+        Some((WRONG_STYLE, 0)),
+        Some((WRONG_STYLE, 0)), // #1: todo_wine, checked below
+        Some((WRONG_STYLE, 0)),
+        Some((WRONG_STYLE, 0)),
+        Some((WRONG_STYLE, 0)),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some((BAD_NAME_LINE, 3)),
+        Some((BAD_NAME_LINE, 5)),
+        Some((NAME_TOO_LONG, 3)),
+        None,
+        Some((EXPECTED, 1)),
+        Some((EXPECTED, 3)),
+        Some((EXPECTED, 3)),
+        None,
+        None, // #22: todo_wine, checked below
+        None, // #23: todo_wine, checked below
+        Some((EXPECTED, 1)),
+        None,
+        Some((EXPECTED, 2)),
+        None,
+        Some((EXPECTED, 2)),
+        None,
+        Some((EXPECTED, 1)),
+        None,
+        Some((EXPECTED, 2)),
+        None,
+        Some((EXPECTED, 2)),
+        None,
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases: Vec<Case> = behaviour_cases()
+        .into_iter()
+        .filter(|c| c.id.starts_with('A'))
+        .collect();
+    assert_eq!(cases.len(), expected.len(), "one case per row of §A");
+    let files: Vec<PathBuf> = cases
+        .iter()
+        .map(|c| {
+            let path = dir.path().join(format!("{}.inf", c.id));
+            fs_write(&path, &c.bytes);
+            path
+        })
+        .collect();
+    let out = wine().run(&files);
+    for (i, (got, want)) in out.iter().zip(expected).enumerate() {
+        match i {
+            // Windows: ERROR_WRONG_INF_STYLE at line 0; Wine refuses too, for another reason.
+            1 => assert!(got.error.is_some(), "§A #1: Wine opened `abcd`"),
+            // Windows opens a file with a NUL inside a section header; Wine refuses it (the
+            // `nul-in-section-header` exception of WINE_DIFFERS).
+            22 | 23 => assert!(got.error.is_some(), "§A #{i}: Wine now opens it"),
+            _ => assert_eq!(got.error, want, "§A #{i}"),
+        }
+        // A file refused for its signature only is still read (as INF_STYLE_OLDNT); a lexical
+        // error leaves nothing to compare.
+        match got.error {
+            Some((WRONG_STYLE, _)) | None => {
+                assert!(got.dump.is_some(), "§A #{i}: no dump")
+            }
+            Some(_) => assert!(
+                got.dump.is_none(),
+                "§A #{i}: a dump of a file SetupAPI cannot lex"
+            ),
+        }
+    }
+}
+
+/// The oracle reads every §C case of inf-behaviour.md as the reference says SetupAPI does (first line
+/// of [Test]; the key as `SetupGetStringField(ctx, 0)` answers it), except the rows where the
+/// reference gives Wine's or a version-dependent value, checked against Wine's value.
+#[test]
+fn oracle_reads_every_key_and_field_case() {
+    let a = |n: usize| "a".repeat(n);
+    let row = |key: Option<&str>, fields: &[&str]| Line {
+        key: key.map(str::to_owned),
+        fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+    };
+    let expected: Vec<Line> = vec![
+        row(Some("ab"), &["cd"]),
+        row(Some("ab"), &["cd", "ef", "gh", "ij"]),
+        row(Some("ab"), &["ab"]),
+        row(None, &["ab", "cd"]),
+        row(None, &["ab", "cd=ef"]),
+        row(Some(""), &["abcd", "ef"]),
+        row(Some("bacd"), &["ef"]),
+        row(Some("abcd"), &["ef"]),
+        row(None, &["abcd", "ef"]),
+        row(Some("abcd"), &["ef"]),
+        row(Some("abcd"), &["ef"]),
+        row(Some("ba \\ dc"), &["xx"]),
+        row(Some("bac"), &["d"]),
+        row(Some("a"), &["b\\\\c"]),
+        row(Some("ab"), &["cd"]),
+        row(Some("ba"), &["ca"]),
+        row(Some("ba"), &["c\\ a"]),
+        row(Some("\\ a"), &["\\ b"]),
+        row(Some("AbCd"), &["Ef"]),
+        row(Some("AbCd=Ef"), &["AbCd=Ef"]),
+        row(Some("ab\"cd,ef=gh"), &["ab\"cd,ef=gh"]),
+        row(Some("abcd"), &["ef"]),
+        row(Some("abcd"), &["ef", "gh"]),
+        row(Some("ab"), &["cdef"]),
+        row(Some("ab"), &["cd,ef"]),
+        row(Some("ab"), &["cd,ef"]),
+        row(Some("ab"), &["cd,ef\\"]),
+        row(None, &["HKLM", "A", "B", "'C'", "D"]),
+        row(Some("a b"), &["c", "d"]),
+        row(Some("a b"), &["c", " d"]),
+        row(Some("a b"), &["c"]),
+        row(Some("a"), &["b", "", "", "c", "", "", "d"]),
+        row(Some("a"), &["b", "", "c", " ", "d"]),
+        row(Some(""), &["", "", "b"]),
+        row(None, &["", "=", "", "b"]),
+        row(Some("a"), &[""]),
+        row(Some(""), &[""]),
+        row(Some("ab"), &["c"]),
+        row(Some("ab"), &["ab"]),
+        row(Some("abcd"), &["ef gh"]),
+        row(Some("foo"), &["bbb"]),
+        row(Some("foo"), &["bbb"]),
+        row(Some("foo"), &["aaa bbb"]),
+        row(Some("ee"), &["ff"]),
+        row(Some("aaa"), &["bbb"]),
+        row(Some("aaaxx"), &["bbbyy"]),
+        row(Some("% aaa"), &["bbb"]),
+        row(Some("aaa"), &["ccc"]),
+        row(Some("abc"), &["%bar"]),
+        row(Some("loop"), &["%loop2%"]),
+        row(Some("12"), &["100"]),
+        row(Some("a"), &[&a(400)]),
+        // #52: 511 (XP-era, and Wine) or 1200 (Vista+).
+        row(Some("a"), &[&a(511)]),
+        row(Some("a"), &[&a(1600)]),
+        row(Some("a"), &[&a(3600)]),
+        // #55: 4097 in the reference (4096 on Win10 1709+); Wine 8 gives 4098.
+        row(Some("a"), &[&a(4098)]),
+        // #56–61: DIRID 24 is C:\ in a Wine prefix, as on a default Windows install.
+        row(Some("ab"), &["C:\\"]),
+        row(Some("ab"), &["C:\\"]),
+        row(Some("ab"), &["C:\\fred"]),
+        row(Some("ab"), &["C:\\\\fred"]),
+        row(Some("ab"), &["C:\\\\fred"]),
+        row(Some("ab"), &["C:\\\\FRED"]),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases: Vec<Case> = behaviour_cases()
+        .into_iter()
+        .filter(|c| c.id.starts_with('C'))
+        .collect();
+    assert_eq!(cases.len(), expected.len(), "one case per row of §C");
+    let files: Vec<PathBuf> = cases
+        .iter()
+        .map(|c| {
+            let path = dir.path().join(format!("{}.inf", c.id));
+            fs_write(&path, &c.bytes);
+            path
+        })
+        .collect();
+    let out = wine().run(&files);
+    for (i, (got, want)) in out.iter().zip(&expected).enumerate() {
+        let sections = got
+            .dump
+            .as_ref()
+            .unwrap_or_else(|| panic!("§C #{i}: not read"));
+        let test = sections
+            .iter()
+            .find(|s| s.name == "Test")
+            .unwrap_or_else(|| panic!("§C #{i}: no [Test]"));
+        assert_eq!(test.lines.first(), Some(want), "§C #{i}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The cases of inf-behaviour.md §A–D, as files.
 
