@@ -29,7 +29,9 @@ pub fn infuse_path() -> &'static Path {
         let target_dir = profile_dir.parent().expect("target dir");
         build.env("CARGO_TARGET_DIR", target_dir);
         build.current_dir(env!("CARGO_MANIFEST_DIR"));
-        let status = build.status().expect("run cargo build for the infuse binary");
+        let status = build
+            .status()
+            .expect("run cargo build for the infuse binary");
         assert!(status.success(), "cargo build -p infuse failed");
         let bin = profile_dir.join(format!("infuse{}", std::env::consts::EXE_SUFFIX));
         assert!(bin.is_file(), "{} was not built", bin.display());
@@ -47,7 +49,10 @@ pub fn corpus_dir() -> Option<PathBuf> {
         eprintln!("using the shared INF corpus at {}", dir.display());
         Some(dir)
     } else {
-        eprintln!("shared INF corpus not present at {}: corpus checks not run", dir.display());
+        eprintln!(
+            "shared INF corpus not present at {}: corpus checks not run",
+            dir.display()
+        );
         None
     }
 }
