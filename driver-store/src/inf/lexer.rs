@@ -77,7 +77,7 @@ pub(crate) fn lex(text: &str) -> Lexed {
         stack: [State::LineStart; 4],
         depth: 0,
         start: 0,
-        token: String::new(),
+        token: String::with_capacity(256),
         token_units: 0,
         token_truncated: false,
         line_pos: 1,
@@ -114,16 +114,44 @@ pub(crate) fn lex(text: &str) -> Lexed {
 }
 
 /// Byte length of the blank (`iswspace`) character at `i`, 0 when it is not a blank.
-#[inline]
+#[inline(always)]
 fn space_len(t: &str, i: usize) -> usize {
     match t.as_bytes()[i] {
         b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => 1,
         // Only these lead bytes start a non-ASCII White_Space character (U+0085, U+00A0,
         // U+1680, U+2000–U+205F, U+3000).
-        0xC2 | 0xE1 | 0xE2 | 0xE3 => match t.get(i..).and_then(|s| s.chars().next()) {
-            Some(c) if c.is_whitespace() => c.len_utf8(),
-            _ => 0,
-        },
+        0xC2 | 0xE1 | 0xE2 | 0xE3 => unicode_space_len(t, i),
+        _ => 0,
+    }
+}
+
+/// Bytes that are ordinary token text in a key or a value: not `, = ; " \` or a line end,
+/// not a blank, and not the lead byte of a possible Unicode blank.
+static PLAIN: [bool; 256] = {
+    let mut t = [true; 256];
+    let special = b",=;\"\\\n \t\r\x0B\x0C\xC2\xE1\xE2\xE3";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = false;
+        i += 1;
+    }
+    t
+};
+
+/// Length of the run of [`PLAIN`] bytes at `p`.
+#[inline(always)]
+fn plain_run(b: &[u8], p: usize) -> usize {
+    b.get(p..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&c| !PLAIN[usize::from(c)])
+        .unwrap_or(b.len().saturating_sub(p))
+}
+
+#[cold]
+fn unicode_space_len(t: &str, i: usize) -> usize {
+    match t.get(i..).and_then(|s| s.chars().next()) {
+        Some(c) if c.is_whitespace() => c.len_utf8(),
         _ => 0,
     }
 }
@@ -195,7 +223,9 @@ impl Lexer<'_> {
         }
         self.token_units = 0;
         self.token_truncated = false;
-        std::mem::take(&mut self.token)
+        let token = self.token.as_str().to_owned();
+        self.token.clear();
+        token
     }
 
     /// Adds the current token to the current line, as its key or as its next field. Returns
@@ -209,7 +239,7 @@ impl Lexer<'_> {
         let token = self.take_token();
         let line = self.line.get_or_insert_with(|| Line {
             key: None,
-            fields: Vec::new(),
+            fields: Vec::with_capacity(4),
             line: self.line_start,
         });
         if is_key {
@@ -351,6 +381,12 @@ impl Lexer<'_> {
         let mut token_end = self.start;
         let mut p = pos;
         while !self.is_eol(p) {
+            let run = plain_run(self.bytes, p);
+            if run > 0 {
+                p += run;
+                token_end = p;
+                continue;
+            }
             match self.bytes[p] {
                 b',' => break,
                 b'=' => {
@@ -406,6 +442,12 @@ impl Lexer<'_> {
         let mut token_end = self.start;
         let mut p = pos;
         while !self.is_eol(p) {
+            let run = plain_run(self.bytes, p);
+            if run > 0 {
+                p += run;
+                token_end = p;
+                continue;
+            }
             match self.bytes[p] {
                 b';' => {
                     self.push_token(token_end);
@@ -495,6 +537,14 @@ impl Lexer<'_> {
     fn quotes_state(&mut self, pos: usize) -> Option<usize> {
         let mut p = pos;
         while !self.is_eol(p) {
+            let skip = self.bytes[p..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\n')
+                .unwrap_or(self.bytes.len() - p);
+            p += skip;
+            if self.is_eol(p) {
+                break;
+            }
             if self.bytes[p] == b'"' {
                 if self.bytes.get(p + 1) == Some(&b'"') {
                     self.push_token(p + 1);
