@@ -732,6 +732,20 @@ fn h_limits_and_substitution_rules() {
         &input,
         r#""a" = "C:\Windows\System32\x.dll", "C:\Windows""#,
     );
+    // DIRID 13 is the package's driver-store folder (Windows 10+), unknown before install:
+    // kept as written unless the caller names it.
+    let input = format!("{STD}[Test]\na=%13%\\svc.exe\n");
+    check_line_in("H dirid 13", &input, r#""a" = "%13%\svc.exe""#);
+    let opts = ParseOptions {
+        package_dir: Some(
+            r"C:\Windows\System32\DriverStore\FileRepository\x.inf_amd64_0123".into(),
+        ),
+        ..ParseOptions::default()
+    };
+    assert_eq!(
+        inf::parse_with(input.as_bytes(), &opts).value("Test", "a"),
+        Some(r"C:\Windows\System32\DriverStore\FileRepository\x.inf_amd64_0123\svc.exe")
+    );
     // H: a [Strings] value wins over a DIRID of the same number (C56 vs the 22=foo line).
     let input = format!("{STD}[Test]\na=%22%\n{}", strings_block());
     check_line_in("H string before dirid", &input, r#""a" = "foo""#);

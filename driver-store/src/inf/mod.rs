@@ -127,6 +127,9 @@ pub struct ParseOptions {
     pub windows_dir: String,
     /// The INF's own directory (DIRID 1, `%01%`); unexpanded when `None`.
     pub source_dir: Option<String>,
+    /// The package's driver-store folder (DIRID 13, Windows 10 and later:
+    /// `…\DriverStore\FileRepository\<inf>_<arch>_<hash>`); unexpanded when `None`.
+    pub package_dir: Option<String>,
 }
 
 impl Default for ParseOptions {
@@ -137,6 +140,7 @@ impl Default for ParseOptions {
             expand_dirids: true,
             windows_dir: "C:\\Windows".to_owned(),
             source_dir: None,
+            package_dir: None,
         }
     }
 }

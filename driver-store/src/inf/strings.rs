@@ -183,7 +183,9 @@ fn dirid(id: i64, opts: &ParseOptions) -> Option<String> {
         10 | 25 => win.to_owned(),
         11 => format!("{win}\\System32"),
         12 => format!("{win}\\System32\\drivers"),
-        13 => format!("{win}\\System32\\DriverStore\\FileRepository"),
+        // Windows 10+: the package's own folder in the driver store
+        // (FileRepository\<inf>_<arch>_<hash>), known only once it is installed.
+        13 => return opts.package_dir.clone(),
         17 => format!("{win}\\INF"),
         18 => format!("{win}\\Help"),
         20 => format!("{win}\\Fonts"),
