@@ -93,10 +93,11 @@ fn corpus_matches_wine_setupapi() {
     assert!(report.diffs.is_empty(), "{}", report.failure());
 }
 
-/// The INF files the repository ships as fixtures read alike too. The `hostile/` inputs are left
-/// to their own tests: they attack robustness where Windows' reading is not documented, and Wine
-/// refuses two of them for its own reasons (a NUL at a line start, which Wine does not read as a
-/// blank, cf. inf-behaviour.md §A #22–23; an odd-length UTF-16 file, which Wine then reads as ANSI).
+/// The INF files the repository ships as fixtures (under a `fixtures/` folder) read alike too.
+/// Robustness inputs (`hostile/`, fuzz regressions) are left to their own tests: they go where
+/// Windows' reading is not documented, and Wine refuses some for its own reasons (a NUL at a line
+/// start, which Wine does not read as a blank, cf. inf-behaviour.md §A #22–23; an odd-length or
+/// big-endian UTF-16 file, which Wine reads as ANSI).
 #[test]
 fn repository_fixture_infs_match_wine_setupapi() {
     let root = infuse_tests::repo_root();
@@ -104,7 +105,7 @@ fn repository_fixture_infs_match_wine_setupapi() {
     for dir in ["driver-store", "core", "tests"] {
         collect_infs(&root.join(dir), &mut files);
     }
-    files.retain(|f| !f.components().any(|c| c.as_os_str() == "hostile"));
+    files.retain(|f| f.components().any(|c| c.as_os_str() == "fixtures"));
     files.sort();
     assert!(!files.is_empty(), "the repository ships INF fixtures");
     let report = check_files(&files);
