@@ -89,6 +89,40 @@ fn dump_lang_picks_the_localized_strings() {
 }
 
 #[test]
+fn dump_ansi_code_page_is_selectable() {
+    // A BOM-less 8-bit file is read in the ANSI code page (ecosystem.md §7); --ansi picks it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_sample(
+        dir.path(),
+        "cp.inf",
+        b"[Version]\r\nSignature=$Chicago$\r\n[T]\r\nk=\xC6\xC8\r\n",
+    );
+    let field = |label: &str| {
+        let out = infuse()
+            .args(["inf", "dump", "--json", "--ansi", label])
+            .arg(&path)
+            .output()
+            .expect("run infuse");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["sections"][1]["lines"][0]["fields"][0].clone()
+    };
+    assert_eq!(field("windows-1252"), "\u{c6}\u{c8}");
+    assert_eq!(field("windows-1251"), "\u{416}\u{418}");
+    let out = infuse()
+        .args(["inf", "dump", "--ansi", "klingon"])
+        .arg(&path)
+        .output()
+        .expect("run infuse");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an encoding label"));
+}
+
+#[test]
 fn dump_reports_diagnostics_as_path_line_message() {
     let dir = tempfile::tempdir().expect("temp dir");
     let text = "[Version]\nSignature=$Chicago$\n[Broken\nk=v\n";

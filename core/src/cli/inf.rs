@@ -23,6 +23,10 @@ pub(crate) struct DumpArgs {
     /// Language whose `[Strings.LLLL]` section wins, as four hex digits (e.g. 0407).
     #[arg(long, value_name = "LLLL", value_parser = parse_lang, default_value = "0409")]
     lang: u16,
+    /// Code page of 8-bit files without a byte-order mark, as the system's ANSI code page
+    /// (an encoding label: windows-1252, windows-1251, shift_jis, utf-8, …).
+    #[arg(long, value_name = "LABEL", value_parser = parse_ansi, default_value = "windows-1252")]
+    ansi: &'static encoding_rs::Encoding,
 }
 
 pub(crate) fn run(c: InfCommand) -> anyhow::Result<ExitCode> {
@@ -41,10 +45,17 @@ fn parse_lang(s: &str) -> Result<u16, String> {
     })
 }
 
+fn parse_ansi(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    encoding_rs::Encoding::for_label(s.as_bytes()).ok_or_else(|| {
+        format!("`{s}` is not an encoding label\nhint: e.g. windows-1252, windows-1250, shift_jis, gbk, utf-8")
+    })
+}
+
 fn dump(args: &DumpArgs) -> anyhow::Result<ExitCode> {
     let bytes = fs_err::read(&args.file)?;
     let opts = ParseOptions {
         language: Some(args.lang),
+        ansi: args.ansi,
         source_dir: args
             .file
             .canonicalize()
