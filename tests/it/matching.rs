@@ -42,8 +42,15 @@ fn store_add(store: &Path, source: &Path) {
     );
 }
 
+/// `infuse` with the per-user line cache kept inside the store's temp dir (no host state).
+fn infuse_isolated(store: &Path) -> std::process::Command {
+    let mut cmd = infuse();
+    cmd.env("INFUSE_CACHE_DIR", store.with_extension("cache"));
+    cmd
+}
+
 fn run_match(store: &Path, source: &[&str], extra: &[&str]) -> Output {
-    infuse()
+    infuse_isolated(store)
         .arg("match")
         .arg("--store")
         .arg(store)
@@ -325,7 +332,7 @@ fn winners_losers_and_near_misses_are_explained() {
     );
 
     // On arm64 the GPU is covered, and the NIC uses the arm64 section.
-    let out = infuse()
+    let out = infuse_isolated(&store)
         .arg("match")
         .arg("--store")
         .arg(&store)
@@ -354,13 +361,49 @@ fn winners_losers_and_near_misses_are_explained() {
 }
 
 #[test]
+fn the_line_cache_changes_nothing_but_time() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = own_store(tmp.path());
+    let profile = tmp.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[device]]\npci = { vendor = 0x8086, device = 0x1563, subsys_vendor = 0x8086, subsys_device = 0x35d4, class = 0x020000, revision = 1 }\n[[device]]\npci = { vendor = 0x8086, device = 0x0106, subsys_vendor = 0x1043, subsys_device = 0x844d, class = 0x030000, revision = 9 }\n",
+    )
+    .expect("write");
+    let src = ["--profile", profile.to_str().expect("utf-8")];
+    let fresh = run_match(&store, &src, &["--json"]);
+    let cache_dir = store.with_extension("cache");
+    let files: Vec<_> = std::fs::read_dir(&cache_dir)
+        .expect("cache written")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(files.len(), 1, "one cache file per index state");
+    assert!(
+        files[0]
+            .file_name()
+            .to_string_lossy()
+            .starts_with("rank-lines-")
+    );
+    let cached = run_match(&store, &src, &["--json"]);
+    let uncached = run_match(&store, &src, &["--json", "--no-cache"]);
+    assert_eq!(json_of(&fresh), json_of(&cached));
+    assert_eq!(json_of(&fresh), json_of(&uncached));
+    // A damaged cache file is ignored (and rewritten), never trusted.
+    std::fs::write(files[0].path(), b"{ not json").expect("damage");
+    assert_eq!(
+        json_of(&run_match(&store, &src, &["--json"])),
+        json_of(&fresh)
+    );
+}
+
+#[test]
 fn bad_arguments_are_errors_with_hints() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = own_store(tmp.path());
     let profile = tmp.path().join("p.toml");
     std::fs::write(&profile, "[[device]]\nhardware_ids = ['ROOT\\X']\n").expect("write");
     let p = profile.to_str().expect("utf-8");
-    let out = infuse()
+    let out = infuse_isolated(&store)
         .arg("match")
         .arg("--store")
         .arg(&store)
@@ -369,7 +412,7 @@ fn bad_arguments_are_errors_with_hints() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hint: e.g. `--os 10.0.22631`"));
-    let out = infuse()
+    let out = infuse_isolated(&store)
         .arg("match")
         .arg("--store")
         .arg(&store)

@@ -47,6 +47,9 @@ pub(crate) struct MatchArgs {
     /// Exit with status 2 unless every boot-critical device has a driver.
     #[arg(long)]
     require_boot: bool,
+    /// Neither read nor write the per-user cache of Manufacturer lines (see ARCHITECTURE.md).
+    #[arg(long)]
+    no_cache: bool,
 }
 
 /// Exit status when coverage is short of a `--require-*` flag.
@@ -60,7 +63,7 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
         a.suite_mask.as_deref(),
     )?;
     let inv = a.source.load()?;
-    let matcher = StoreMatcher::open(&a.store)
+    let matcher = StoreMatcher::open_with(&a.store, !a.no_cache)
         .with_context(|| format!("cannot open the store {}", a.store.display()))?;
     let mut devices = Vec::with_capacity(inv.devices.len());
     for d in inv
@@ -74,6 +77,7 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("matching {}", d.instance_id))?,
         );
     }
+    matcher.save_cache();
     let summary = Summary::of(&devices);
     let report = MatchReport {
         target,

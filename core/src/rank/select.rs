@@ -17,7 +17,7 @@ use serde::{Serialize, Serializer};
 use super::decoration::{ModelsChoice, NotApplicable, applies, has_nt_extension};
 use super::score::{IdMatch, Rank, SignatureRules};
 use super::target::Target;
-use crate::hwid::{Device, id_key};
+use crate::hwid::{Device, id_eq};
 
 /// A driver node as the ranking sees it (from the store index or from an INF model).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,13 +65,9 @@ fn ser_driver_ver<S: Serializer>(d: &Option<DriverVer>, s: S) -> Result<S::Ok, S
 }
 
 impl Node {
-    /// Identity of the node within a store.
-    fn key(&self) -> (u32, u32, String) {
-        (
-            self.package_order,
-            self.line,
-            self.models_section.to_ascii_lowercase(),
-        )
+    /// Identity of the node within a store: a Models entry is one line of one INF.
+    fn key(&self) -> (u32, u32) {
+        (self.package_order, self.line)
     }
 
     fn date_code(&self) -> u32 {
@@ -111,8 +107,12 @@ pub fn gather<E>(
     device: &Device,
     mut lookup: impl FnMut(&str) -> Result<Vec<(Node, InfPos)>, E>,
 ) -> Result<Vec<(Node, IdMatch)>, E> {
-    let mut best: HashMap<(u32, u32, String), (Node, IdMatch)> = HashMap::new();
-    let mut seen_ids: Vec<String> = Vec::new();
+    let mut best: HashMap<(u32, u32), (Node, IdMatch)> = HashMap::new();
+    let all: Vec<&String> = device
+        .hardware_ids
+        .iter()
+        .chain(&device.compatible_ids)
+        .collect();
     let positions = device
         .hardware_ids
         .iter()
@@ -125,13 +125,11 @@ pub fn gather<E>(
                 .enumerate()
                 .map(|(j, id)| (id, None, Some(j as u16))),
         );
-    for (id, hw, compat) in positions {
+    for (n, (id, hw, compat)) in positions.enumerate() {
         // An ID listed twice keeps its first (better) position.
-        let key = id_key(id);
-        if seen_ids.contains(&key) {
+        if all[..n].iter().any(|earlier| id_eq(earlier, id)) {
             continue;
         }
-        seen_ids.push(key);
         for (node, pos) in lookup(id)? {
             let Some(m) = id_match(hw, compat, pos) else {
                 continue;
