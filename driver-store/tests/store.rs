@@ -254,7 +254,7 @@ fn cabinets_made_by_gcab_are_packages() {
     assert_eq!(r.added.len(), 1);
     assert!(r.incomplete.is_empty(), "{:?}", r.diagnostics);
     let m = store.show("vstor.inf").expect("show");
-    assert!(m.entry.info.source.ends_with("vstor.cab!vstor.inf"));
+    assert!(m.info.source.ends_with("vstor.cab!vstor.inf"));
     assert_eq!(m.files.iter().filter(|f| f.sha256.is_some()).count(), 4);
     // Same bytes as the folder copy: adding the folder stores nothing new.
     let r2 = add(&store, &[src.join("vstor")]);

@@ -64,7 +64,7 @@ fn has(m: &infuse_driver_store::store::Manifest, inf: &str, line: u32, needle: &
 fn path_traversal_is_refused_line_by_line() {
     let inf = "store-path-traversal.inf";
     let (_tmp, _store, m) = add_hostile(inf);
-    assert!(!m.entry.info.complete);
+    assert!(!m.info.complete);
     for (line, needle) in [
         (15, "`..\\..\\secret.txt` climbs"),
         (22, "device `NUL`"),
@@ -95,7 +95,7 @@ fn path_traversal_is_refused_line_by_line() {
 fn needs_cycles_and_self_include_terminate() {
     let inf = "store-needs-cycle.inf";
     let (_tmp, store, m) = add_hostile(inf);
-    assert!(m.entry.info.complete, "{:#?}", m.diagnostics);
+    assert!(m.info.complete, "{:#?}", m.diagnostics);
     assert_eq!(
         m.diagnostics
             .iter()
@@ -120,6 +120,6 @@ fn needs_cycles_and_self_include_terminate() {
 fn a_file_outside_the_package_is_refused() {
     let inf = "store-outside-file.inf";
     let (_tmp, _store, m) = add_hostile(inf);
-    assert!(!m.entry.info.complete);
+    assert!(!m.info.complete);
     assert!(has(&m, inf, 24, "`\\..` climbs"), "{:#?}", m.diagnostics);
 }

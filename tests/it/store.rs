@@ -86,7 +86,7 @@ fn add_query_list_show_verify_on_the_fixture_packages() {
     );
 
     let show = json(&run(&["store", "show", s(&store), "cnet.inf", "--json"]));
-    assert_eq!(show["entry"]["info"]["class"], "Net");
+    assert_eq!(show["info"]["class"], "Net");
     let files: Vec<&str> = show["files"]
         .as_array()
         .expect("files")
@@ -111,16 +111,12 @@ fn add_query_list_show_verify_on_the_fixture_packages() {
     assert_eq!(v["problems"].as_array().map(Vec::len), Some(0));
     // Damage one stored file: verify fails and says which.
     let objects = store.join("objects");
-    let dir = std::fs::read_dir(&objects)
+    let obj = std::fs::read_dir(&objects)
         .expect("objects")
         .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).expect("fan-out dir").flatten())
         .next()
-        .expect("dir");
-    let obj = std::fs::read_dir(dir.path())
-        .expect("dir")
-        .flatten()
-        .next()
-        .expect("object");
+        .expect("an object");
     std::fs::write(obj.path(), b"damaged").expect("damage");
     let bad = run(&["store", "verify", s(&store)]);
     assert!(!bad.status.success());

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use infuse_driver_store::store::{
-    AddEvent, AddReport, DriverNode, FileRole, Manifest, MatchKind, Store, VerifyReport,
+    AddEvent, AddReport, DriverNode, FileRole, Manifest, MatchKind, NodeEntry, Store, VerifyReport,
 };
 use serde::Serialize;
 
@@ -248,14 +248,14 @@ fn list(a: &StoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         let mut out = stdout();
         for m in &manifests {
-            let i = &m.entry.info;
+            let i = &m.info;
             writeln!(
                 out,
                 "{}\t{}\t{}\t{} nodes\t{}\t{}",
                 i.id,
                 i.class.as_deref().unwrap_or("-"),
                 i.provider.as_deref().unwrap_or("-"),
-                m.entry.nodes.len(),
+                m.node_count,
                 if i.complete { "complete" } else { "incomplete" },
                 i.source
             )?;
@@ -267,22 +267,34 @@ fn list(a: &StoreArgs) -> anyhow::Result<ExitCode> {
 
 fn list_row(m: &Manifest) -> serde_json::Value {
     serde_json::json!({
-        "package": m.entry.info,
+        "package": m.info,
         "driver_ver": m.driver_ver,
-        "nodes": m.entry.nodes.len(),
+        "nodes": m.node_count,
         "files": m.files.len(),
         "diagnostics": m.diagnostics.len(),
     })
 }
 
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+    nodes: &'a [NodeEntry],
+}
+
 fn show(a: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let m = Store::open(&a.store)?.show(&a.package)?;
+    let store = Store::open(&a.store)?;
+    let m = store.show(&a.package)?;
+    let nodes = store.nodes(&m.info.id)?;
     if a.json {
-        write_json(&m)?;
+        write_json(&ShowJson {
+            manifest: &m,
+            nodes: &nodes,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = stdout();
-    let i = &m.entry.info;
+    let i = &m.info;
     writeln!(out, "package   {}", i.id)?;
     writeln!(out, "inf       {}", i.inf_name)?;
     writeln!(out, "source    {}", i.source)?;
@@ -322,7 +334,7 @@ fn show(a: &ShowArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "  {role:<8} {hash} {:>10} {}", f.size, f.path)?;
     }
     writeln!(out, "driver nodes:")?;
-    for n in &m.entry.nodes {
+    for n in &nodes {
         let mut ids = vec![n.hardware_id.clone()];
         ids.extend(n.compatible_ids.iter().cloned());
         writeln!(

@@ -6,10 +6,11 @@
 //! STORE/
 //!   store.lock                 exclusive lock held by a writer (`infuse store add`)
 //!   objects/ab/cdef…           every payload file once, named by its sha256
-//!   packages/<id>.json         one manifest per package: files → hashes, diagnostics, driver
-//!                              nodes, and the source fingerprint that makes re-adds free
+//!   packages/<id>.json         one manifest per package: files → hashes, diagnostics, and the
+//!                              source fingerprint (stat stamps) that makes re-adds free
+//!   packages/<id>.nodes        its driver nodes (JSON), read only to rebuild the index
 //!   index.bin                  ID → driver nodes (see [`index`]), rebuilt from the manifests
-//!   tmp/                       staging for atomic writes (temp + fsync + rename)
+//!   tmp/                       staging for atomic writes (temp + rename, durability barriers)
 //! ```
 //!
 //! # Query API (used by `core/src/rank`)

@@ -1,8 +1,9 @@
 //! The store directory: adding sources (folders, `.inf`, `.cab`), content-addressed objects,
 //! per-package manifests, the atomic index rebuild, listing, showing and verifying.
 //!
-//! Crash safety: every file is written to `tmp/`, fsynced and renamed into place, objects before
-//! the manifest that names them and manifests before the index built from them. A kill at any
+//! Crash safety: every file is written to `tmp/` and renamed into place, objects before the
+//! manifest that names them and manifests before the index built from them, with a durability
+//! barrier (`syncfs` on Linux, fsync per file elsewhere) between each step. A kill at any
 //! point leaves the previous index (which only names objects that exist) or the new one; the next
 //! `add` notices a stale index (its recorded state differs from the manifests) and rebuilds it.
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::cab::{self, CabError};
-use super::index::{self, INDEX_FILE, Index, IndexError, PackageEntry};
+use super::index::{self, INDEX_FILE, Index, IndexError, NodeEntry, PackageEntry, PackageInfo};
 use super::package::{DirCache, FileRole, Package};
 
 const MANIFEST_SCHEMA: u32 = 1;
@@ -66,12 +67,103 @@ pub struct Manifest {
     /// Identifies where the package came from; the same key always gives the same id, so a
     /// changed package replaces its previous version.
     pub source_key: String,
-    pub entry: PackageEntry,
+    pub info: PackageInfo,
     pub driver_ver: Option<crate::inf::model::DriverVer>,
     pub files: Vec<StoredFile>,
     pub diagnostics: Vec<String>,
     /// Stat stamps of what the package was read from: all equal → the source is unchanged.
     pub stamps: Vec<Stamp>,
+    /// The driver nodes live in `packages/<id>.nodes` (read only to rebuild the index or show
+    /// the package); their count and hash are here.
+    pub node_count: usize,
+    pub nodes_sha256: String,
+}
+
+/// One INF to add, and where it came from.
+struct Work {
+    inf: PathBuf,
+    key: String,
+    display: String,
+    /// For packages from a cabinet: the cabinet's stamp.
+    cab: Option<Stamp>,
+}
+
+enum Loaded {
+    Unchanged,
+    Package(Box<Package>, Vec<Option<(String, u64)>>),
+}
+
+/// Packages per write chunk (bounds memory; one durability barrier per chunk).
+const CHUNK: usize = 256;
+
+/// Reads, parses and hashes `work` on `threads` threads; results in `work` order.
+fn load_parallel(
+    work: &[Work],
+    manifests: &BTreeMap<String, (Manifest, [u8; 32])>,
+    threads: usize,
+) -> Vec<Result<Loaded, StoreError>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Loaded, StoreError>>> = Vec::new();
+    results.resize_with(work.len(), || None);
+    let results = std::sync::Mutex::new(results);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let mut cache = DirCache::default();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(w) = work.get(i) else { break };
+                    let r = load_one(w, manifests, &mut cache);
+                    if let Ok(mut all) = results.lock() {
+                        all[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(std::io::Error::other("a package loader thread panicked").into())
+            })
+        })
+        .collect()
+}
+
+fn load_one(
+    w: &Work,
+    manifests: &BTreeMap<String, (Manifest, [u8; 32])>,
+    cache: &mut DirCache,
+) -> Result<Loaded, StoreError> {
+    let inf_name = w
+        .inf
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = package_id(&inf_name, &w.key);
+    if w.cab.is_none()
+        && let Some((old, _)) = manifests.get(&id)
+        && old.source_key == w.key
+        && old.stamps.iter().all(|s| stamp(&s.path) == s.stat)
+    {
+        return Ok(Loaded::Unchanged);
+    }
+    let pkg = Package::load(&w.inf, cache)?;
+    let mut hashes = Vec::with_capacity(pkg.files.len());
+    for f in &pkg.files {
+        hashes.push(match &f.found {
+            Some(_) if f.role == FileRole::Inf => Some((
+                hex::encode(Sha256::digest(&pkg.inf_bytes)),
+                pkg.inf_bytes.len() as u64,
+            )),
+            Some(p) => Some(hash_file(p)?),
+            None => None,
+        });
+    }
+    Ok(Loaded::Package(Box::new(pkg), hashes))
 }
 
 /// A package file and the object holding its bytes.
@@ -160,6 +252,12 @@ impl Store {
         for d in ["packages", "objects", "tmp"] {
             fs_err::create_dir_all(root.join(d))?;
         }
+        // The 256 fan-out folders of objects/, made once so writes need no mkdir.
+        if !root.join("objects/ff").is_dir() {
+            for i in 0..=255u8 {
+                fs_err::create_dir_all(root.join("objects").join(format!("{i:02x}")))?;
+            }
+        }
         Ok(Store {
             root: root.to_path_buf(),
         })
@@ -194,6 +292,10 @@ impl Store {
     }
 
     /// Adds every package found in `sources`; with no sources, only brings the index up to date.
+    ///
+    /// Packages are read, parsed and hashed on every core; objects and manifests are written in
+    /// chunks, with a durability barrier between a chunk's objects and its manifests and before
+    /// the index is published.
     pub fn add(
         &self,
         sources: &[PathBuf],
@@ -219,41 +321,113 @@ impl Store {
         }
         progress(AddEvent::Found(items.len()));
         let mut report = AddReport::default();
-        let mut cache = DirCache::default();
-        let mut written = HashSet::new();
+        // Expand cabinets (unchanged ones are skipped whole) into package work.
+        let mut work = Vec::new();
+        let mut unpacked = Vec::new();
         for item in items {
             match item {
                 Item::Inf(path) => {
                     let abs = absolute(&path);
-                    let key = format!("inf:{}", abs.display());
-                    self.add_inf(
-                        &abs,
-                        &key,
-                        &abs.display().to_string(),
-                        None,
-                        &mut manifests,
-                        &mut cache,
-                        &mut report,
-                        &mut written,
-                    )?;
-                    progress(AddEvent::Done(path.display().to_string()));
+                    work.push(Work {
+                        key: format!("inf:{}", abs.display()),
+                        display: abs.display().to_string(),
+                        inf: abs,
+                        cab: None,
+                    });
                 }
                 Item::Cab(path) => {
                     let abs = absolute(&path);
-                    self.add_cab(&abs, &mut manifests, &mut report, &mut written)?;
-                    progress(AddEvent::Done(path.display().to_string()));
+                    let cab_stamp = Stamp {
+                        path: abs.clone(),
+                        stat: stamp(&abs),
+                    };
+                    let prefix = format!("cab:{}!", abs.display());
+                    let mine: Vec<&Manifest> = manifests
+                        .values()
+                        .map(|(m, _)| m)
+                        .filter(|m| m.source_key.starts_with(&prefix))
+                        .collect();
+                    if !mine.is_empty() && mine.iter().all(|m| m.stamps == [cab_stamp.clone()]) {
+                        report.unchanged += mine.len();
+                        progress(AddEvent::Done(path.display().to_string()));
+                        continue;
+                    }
+                    let dir = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        cab::unpack(&abs, &tmp)
+                    }))
+                    .map_err(|_| StoreError::CabPanic { path: abs.clone() })??;
+                    let mut infs = Vec::new();
+                    walk(dir.path(), &mut infs)?;
+                    for inf in infs {
+                        let Item::Inf(inf) = inf else { continue };
+                        let rel = inf
+                            .strip_prefix(dir.path())
+                            .unwrap_or(&inf)
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        work.push(Work {
+                            key: format!("{prefix}{rel}"),
+                            display: format!("{}!{rel}", abs.display()),
+                            inf,
+                            cab: Some(cab_stamp.clone()),
+                        });
+                    }
+                    unpacked.push(dir);
                 }
             }
         }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        for chunk in work.chunks(CHUNK) {
+            let loaded = load_parallel(chunk, &manifests, threads);
+            let mut pending = Vec::new();
+            for (w, result) in chunk.iter().zip(loaded) {
+                match result? {
+                    Loaded::Unchanged => report.unchanged += 1,
+                    Loaded::Package(pkg, hashes) => {
+                        pending.push(self.store_objects(w, *pkg, hashes, &mut report)?);
+                    }
+                }
+                progress(AddEvent::Done(w.display.clone()));
+            }
+            if pending.is_empty() {
+                continue;
+            }
+            // Objects are durable before any manifest names them.
+            self.barrier()?;
+            for (manifest, nodes) in pending {
+                let id = manifest.info.id.clone();
+                let bytes = serde_json::to_vec(&manifest).map_err(|source| StoreError::Json {
+                    path: self.manifest_path(&id),
+                    source,
+                })?;
+                self.write_file(&self.nodes_path(&id), &nodes)?;
+                self.write_file(&self.manifest_path(&id), &bytes)?;
+                let digest: [u8; 32] = Sha256::digest(&bytes).into();
+                match manifests.insert(id.clone(), (manifest, digest)) {
+                    Some(_) => report.replaced.push(id),
+                    None => report.added.push(id),
+                }
+            }
+        }
+        drop(unpacked);
         progress(AddEvent::Indexing);
         let state = state_of(&manifests);
         let current = Index::open(&self.root).ok().map(|i| i.state());
         if current != Some(state) {
-            let entries: Vec<PackageEntry> =
-                manifests.values().map(|(m, _)| m.entry.clone()).collect();
+            // Manifests are durable before an index built from them is published.
+            self.barrier()?;
+            let mut entries = Vec::with_capacity(manifests.len());
+            for (id, (m, _)) in &manifests {
+                entries.push(PackageEntry {
+                    info: m.info.clone(),
+                    nodes: self.nodes(id)?,
+                });
+            }
             let bytes = index::build(&entries, state)?;
-            self.write_atomic(&self.root.join(INDEX_FILE), &bytes)?;
-            sync_dir(&self.root);
+            self.write_file(&self.root.join(INDEX_FILE), &bytes)?;
+            self.barrier()?;
             report.index_rebuilt = true;
         }
         let idx = self.index()?;
@@ -263,60 +437,48 @@ impl Store {
         Ok(report)
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "private step of add, state passed explicitly"
-    )]
-    fn add_inf(
+    /// Copies a loaded package's files into `objects/` (each once) and returns its manifest and
+    /// the serialized node list, ready to be written after the next barrier.
+    fn store_objects(
         &self,
-        inf_path: &Path,
-        source_key: &str,
-        display: &str,
-        cab_stamp: Option<&Stamp>,
-        manifests: &mut BTreeMap<String, (Manifest, [u8; 32])>,
-        cache: &mut DirCache,
+        w: &Work,
+        pkg: Package,
+        hashes: Vec<Option<(String, u64)>>,
         report: &mut AddReport,
-        written: &mut HashSet<String>,
-    ) -> Result<(), StoreError> {
-        let inf_name = inf_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let id = package_id(&inf_name, source_key);
-        if cab_stamp.is_none()
-            && let Some((old, _)) = manifests.get(&id)
-            && old.source_key == source_key
-            && old.stamps.iter().all(|s| stamp(&s.path) == s.stat)
-        {
-            report.unchanged += 1;
-            return Ok(());
-        }
-        let pkg = Package::load(inf_path, cache)?;
+    ) -> Result<(Manifest, Vec<u8>), StoreError> {
+        let id = package_id(&pkg.inf_name, &w.key);
         let mut files = Vec::with_capacity(pkg.files.len());
-        for f in &pkg.files {
-            let stored = match &f.found {
-                Some(p) if f.role == FileRole::Inf => Some(
-                    self.put_bytes(&pkg.inf_bytes, report, written)
-                        .map(|h| (h, pkg.inf_bytes.len() as u64))?,
-                ),
-                Some(p) => Some(self.put_file(p, report, written)?),
-                None => None,
-            };
+        for (f, hash) in pkg.files.iter().zip(hashes) {
+            if let (Some(path), Some((hash, size))) = (&f.found, &hash) {
+                let target = self.object_path(hash);
+                if target.exists() {
+                    report.files_deduplicated += 1;
+                    report.bytes_saved += size;
+                } else {
+                    if f.role == FileRole::Inf {
+                        self.write_file(&target, &pkg.inf_bytes)?;
+                    } else {
+                        self.copy_file(path, &target)?;
+                    }
+                    report.files_stored += 1;
+                    report.bytes_stored += size;
+                }
+            }
             files.push(StoredFile {
                 path: f.path.clone(),
                 role: f.role,
-                sha256: stored.as_ref().map(|(h, _)| h.clone()),
-                size: stored.map_or(0, |(_, s)| s),
+                size: hash.as_ref().map_or(0, |(_, s)| *s),
+                sha256: hash.map(|(h, _)| h),
             });
         }
-        let stamps = match cab_stamp {
+        let stamps = match &w.cab {
             Some(s) => vec![s.clone()],
             None => {
-                let mut paths: Vec<PathBuf> = vec![inf_path.to_path_buf()];
+                let mut paths: Vec<PathBuf> = vec![w.inf.clone()];
                 paths.extend(pkg.files.iter().filter_map(|f| f.found.clone()));
                 if pkg.files.iter().any(|f| f.found.is_none()) {
                     // A missing file may appear later: watch the package folder's listing.
-                    if let Some(dir) = inf_path.parent() {
+                    if let Some(dir) = w.inf.parent() {
                         paths.push(dir.to_path_buf());
                     }
                 }
@@ -329,7 +491,7 @@ impl Store {
                     .collect()
             }
         };
-        let entry = pkg.entry(&id, display);
+        let entry = pkg.entry(&id, &w.display);
         if !entry.info.complete {
             report.incomplete.push(id.clone());
         }
@@ -337,79 +499,33 @@ impl Store {
             report.unstamped.push(id.clone());
         }
         report.diagnostics.extend(pkg.diagnostics.iter().cloned());
-        let manifest = Manifest {
-            schema: MANIFEST_SCHEMA,
-            source_key: source_key.to_string(),
-            entry,
-            driver_ver: pkg.model.version.driver_ver,
-            files,
-            diagnostics: pkg.diagnostics.clone(),
-            stamps,
-        };
-        let bytes = serde_json::to_vec(&manifest).map_err(|source| StoreError::Json {
-            path: self.manifest_path(&id),
+        let nodes = serde_json::to_vec(&entry.nodes).map_err(|source| StoreError::Json {
+            path: self.nodes_path(&id),
             source,
         })?;
-        self.write_atomic(&self.manifest_path(&id), &bytes)?;
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
-        match manifests.insert(id.clone(), (manifest, digest)) {
-            Some(_) => report.replaced.push(id),
-            None => report.added.push(id),
-        }
-        Ok(())
+        let manifest = Manifest {
+            schema: MANIFEST_SCHEMA,
+            source_key: w.key.clone(),
+            info: entry.info,
+            driver_ver: pkg.model.version.driver_ver,
+            files,
+            diagnostics: pkg.diagnostics,
+            stamps,
+            node_count: entry.nodes.len(),
+            nodes_sha256: hex::encode(Sha256::digest(&nodes)),
+        };
+        Ok((manifest, nodes))
     }
 
-    fn add_cab(
-        &self,
-        cab_path: &Path,
-        manifests: &mut BTreeMap<String, (Manifest, [u8; 32])>,
-        report: &mut AddReport,
-        written: &mut HashSet<String>,
-    ) -> Result<(), StoreError> {
-        let cab_stamp = Stamp {
-            path: cab_path.to_path_buf(),
-            stat: stamp(cab_path),
-        };
-        let prefix = format!("cab:{}!", cab_path.display());
-        let mine: Vec<&Manifest> = manifests
-            .values()
-            .map(|(m, _)| m)
-            .filter(|m| m.source_key.starts_with(&prefix))
-            .collect();
-        if !mine.is_empty() && mine.iter().all(|m| m.stamps == [cab_stamp.clone()]) {
-            report.unchanged += mine.len();
-            return Ok(());
-        }
-        let tmp = self.root.join("tmp");
-        let dir =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cab::unpack(cab_path, &tmp)))
-                .map_err(|_| StoreError::CabPanic {
-                    path: cab_path.to_path_buf(),
-                })??;
-        let mut infs = Vec::new();
-        walk(dir.path(), &mut infs)?;
-        let mut cache = DirCache::default();
-        for item in infs {
-            let Item::Inf(inf) = item else { continue };
-            let rel = inf
-                .strip_prefix(dir.path())
-                .unwrap_or(&inf)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let key = format!("{prefix}{rel}");
-            let display = format!("{}!{rel}", cab_path.display());
-            self.add_inf(
-                &inf,
-                &key,
-                &display,
-                Some(&cab_stamp),
-                manifests,
-                &mut cache,
-                report,
-                written,
-            )?;
-        }
-        Ok(())
+    /// The driver nodes of package `id` (`packages/<id>.nodes`).
+    pub fn nodes(&self, id: &str) -> Result<Vec<NodeEntry>, StoreError> {
+        let path = self.nodes_path(id);
+        let bytes = fs_err::read(&path)?;
+        serde_json::from_slice(&bytes).map_err(|source| StoreError::Json { path, source })
+    }
+
+    fn nodes_path(&self, id: &str) -> PathBuf {
+        self.root.join("packages").join(format!("{id}.nodes"))
     }
 
     fn manifest_path(&self, id: &str) -> PathBuf {
@@ -427,6 +543,7 @@ impl Store {
         let dir = self.root.join("packages");
         for e in fs_err::read_dir(&dir)? {
             let path = e?.path();
+            // `<id>.json` manifests; `<id>.nodes` files are read on demand.
             if path.extension().is_none_or(|x| x != "json") {
                 continue;
             }
@@ -436,82 +553,77 @@ impl Store {
                     path: path.clone(),
                     source,
                 })?;
-            let id = m.entry.info.id.clone();
+            let id = m.info.id.clone();
             out.insert(id, (m, Sha256::digest(&bytes).into()));
         }
         Ok(out)
     }
 
-    fn put_bytes(
-        &self,
-        bytes: &[u8],
-        report: &mut AddReport,
-        written: &mut HashSet<String>,
-    ) -> Result<String, StoreError> {
-        let hash = hex::encode(Sha256::digest(bytes));
-        let target = self.object_path(&hash);
-        if target.exists() {
-            report.files_deduplicated += 1;
-            report.bytes_saved += bytes.len() as u64;
-        } else {
-            self.write_atomic(&target, bytes)?;
-            report.files_stored += 1;
-            report.bytes_stored += bytes.len() as u64;
-            written.insert(hash.clone());
-        }
-        Ok(hash)
-    }
-
-    fn put_file(
-        &self,
-        path: &Path,
-        report: &mut AddReport,
-        written: &mut HashSet<String>,
-    ) -> Result<(String, u64), StoreError> {
-        // One read: hash while copying into a temp file, keep it only if the object is new.
-        let mut src = fs_err::File::open(path)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        let mut size = 0u64;
-        loop {
-            let n = src.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n])?;
-            size += n as u64;
-        }
-        let hash = hex::encode(hasher.finalize());
-        let target = self.object_path(&hash);
-        if target.exists() {
-            report.files_deduplicated += 1;
-            report.bytes_saved += size;
-        } else {
-            tmp.as_file().sync_all()?;
-            if let Some(parent) = target.parent() {
-                fs_err::create_dir_all(parent)?;
-            }
-            tmp.persist(&target).map_err(|e| e.error)?;
-            report.files_stored += 1;
-            report.bytes_stored += size;
-            written.insert(hash.clone());
-        }
-        Ok((hash, size))
-    }
-
-    /// temp in `tmp/` + fsync + rename.
-    fn write_atomic(&self, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
+    /// Writes `bytes` to `target` through a temp file in `tmp/` and a rename (durability comes
+    /// from the next [`Store::barrier`]).
+    fn write_file(&self, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut tmp = self.temp()?;
         tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        if let Some(parent) = target.parent() {
-            fs_err::create_dir_all(parent)?;
+        self.publish(tmp, target)
+    }
+
+    fn copy_file(&self, source: &Path, target: &Path) -> Result<(), StoreError> {
+        let mut tmp = self.temp()?;
+        std::io::copy(&mut fs_err::File::open(source)?, &mut tmp)?;
+        self.publish(tmp, target)
+    }
+
+    fn temp(&self) -> Result<tempfile::NamedTempFile, StoreError> {
+        let mut b = tempfile::Builder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o644));
         }
+        Ok(b.tempfile_in(self.root.join("tmp"))?)
+    }
+
+    fn publish(&self, tmp: tempfile::NamedTempFile, target: &Path) -> Result<(), StoreError> {
+        #[cfg(not(target_os = "linux"))]
+        tmp.as_file().sync_all()?;
+        let tmp = match tmp.persist(target) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(parent) = target.parent() {
+                    fs_err::create_dir_all(parent)?;
+                }
+                e.file
+            }
+            Err(e) => return Err(annotate(e.error, target).into()),
+        };
         tmp.persist(target).map_err(|e| {
             std::io::Error::new(e.error.kind(), format!("{}: {}", target.display(), e.error))
         })?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable, renames included: one `syncfs` of the store's
+    /// file system on Linux (instead of an fsync per file); elsewhere files were synced before
+    /// their rename and the store folders are synced here.
+    fn barrier(&self) -> Result<(), StoreError> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let dir = fs_err::File::open(&self.root)?;
+            // SAFETY: `dir` is an open descriptor for the duration of the call.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: syncfs: {e}", self.root.display()),
+                )
+                .into());
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        for d in [self.root.clone(), self.root.join("packages")] {
+            sync_dir(&d);
+        }
         Ok(())
     }
 
@@ -527,18 +639,13 @@ impl Store {
     /// One package by full id, id prefix, or INF name (case-insensitive) when unambiguous.
     pub fn show(&self, name: &str) -> Result<Manifest, StoreError> {
         let all = self.list()?;
-        if let Some(m) = all
-            .iter()
-            .find(|m| m.entry.info.id.eq_ignore_ascii_case(name))
-        {
+        if let Some(m) = all.iter().find(|m| m.info.id.eq_ignore_ascii_case(name)) {
             return Ok(m.clone());
         }
         let lower = name.to_lowercase();
         let hits: Vec<&Manifest> = all
             .iter()
-            .filter(|m| {
-                m.entry.info.id.starts_with(&lower) || m.entry.info.inf_name.to_lowercase() == lower
-            })
+            .filter(|m| m.info.id.starts_with(&lower) || m.info.inf_name.to_lowercase() == lower)
             .collect();
         match hits.as_slice() {
             [one] => Ok((*one).clone()),
@@ -549,7 +656,7 @@ impl Store {
                 name: name.to_string(),
                 candidates: many
                     .iter()
-                    .map(|m| m.entry.info.id.as_str())
+                    .map(|m| m.info.id.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
             }),
@@ -571,6 +678,13 @@ impl Store {
                     "{id}: manifest schema {} (expected {MANIFEST_SCHEMA})",
                     m.schema
                 ));
+            }
+            match fs_err::read(self.nodes_path(id)) {
+                Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == m.nodes_sha256 => {}
+                Ok(_) => report
+                    .problems
+                    .push(format!("{id}: node list does not match its manifest")),
+                Err(e) => report.problems.push(format!("{id}: {e}")),
             }
             for f in &m.files {
                 let Some(hash) = &f.sha256 else { continue };
@@ -603,7 +717,7 @@ impl Store {
                             .to_string(),
                     );
                 } else {
-                    let nodes: usize = manifests.values().map(|(m, _)| m.entry.nodes.len()).sum();
+                    let nodes: usize = manifests.values().map(|(m, _)| m.node_count).sum();
                     if idx.node_count() != nodes as u64
                         || idx.package_count() != manifests.len() as u64
                     {
@@ -728,6 +842,10 @@ fn stamp(path: &Path) -> Option<[u64; 5]> {
     }
 }
 
+fn annotate(e: std::io::Error, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut f = fs_err::File::open(path)?;
     let mut hasher = Sha256::new();
@@ -744,6 +862,7 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), size))
 }
 
+#[cfg(not(target_os = "linux"))]
 fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(f) = std::fs::File::open(dir) {
