@@ -6,7 +6,9 @@ use infuse::hive::{Hive, ValueType, regfile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(hive) = Hive::from_bytes(data.to_vec()) else { return };
+    let Ok(hive) = Hive::from_bytes(data.to_vec()) else {
+        return;
+    };
     let mut first_child = None;
     let _ = hive.walk(|path, key| {
         let _ = key.values().map(|vs| vs.iter().map(|v| v.decode()).count());

@@ -93,6 +93,14 @@ impl Writer {
         Ok(off)
     }
 
+    /// Allocate a cell for `data` plus `slack` spare (zeroed) bytes and copy `data` into it.
+    pub(crate) fn put_with_slack(&mut self, data: &[u8], slack: usize) -> Result<u32> {
+        let off = self.alloc(data.len() + slack)?;
+        let p = BASE_BLOCK + off as usize + 4;
+        self.file[p..p + data.len()].copy_from_slice(data);
+        Ok(off)
+    }
+
     fn new_bin(&mut self, cell: usize) {
         let size = (cell + HBIN_HEADER).div_ceil(HBIN_ALIGN) * HBIN_ALIGN;
         let start = self.file.len();

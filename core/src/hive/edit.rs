@@ -495,10 +495,13 @@ impl Ctx<'_> {
             a[..len].copy_from_slice(&v.data);
             (len as u32 | 0x8000_0000, u32::from_le_bytes(a))
         } else if len > BIG_DATA_SEGMENT && self.minor >= 4 {
+            // Every segment cell keeps at least 4 spare bytes: a 16,344-byte segment fills a
+            // 16,352-byte cell that way, and hivex reads each segment as its cell size minus 8
+            // (checked in tests/it/reg.rs: odd-sized big data lost its last bytes otherwise).
             let segs: Vec<u32> = v
                 .data
                 .chunks(BIG_DATA_SEGMENT)
-                .map(|c| self.w.put(c))
+                .map(|c| self.w.put_with_slack(c, 4))
                 .collect::<Result<_>>()?;
             let list: Vec<u8> = segs.iter().flat_map(|o| o.to_le_bytes()).collect();
             let list_off = self.w.put(&list)?;

@@ -6,7 +6,10 @@ use infuse::hive::testing::build_log;
 use infuse::hive::{Hive, HiveError, Value, ValueType};
 
 /// (clean hive H0 bytes, the same hive after edits H1, dirty pages of H1 relative to H0)
-fn two_versions() -> (Vec<u8>, Hive, Vec<(u32, Vec<u8>)>) {
+/// Dirty pages: (offset in the hive bins, bytes).
+type Pages = Vec<(u32, Vec<u8>)>;
+
+fn two_versions() -> (Vec<u8>, Hive, Pages) {
     let h = Hive::new_empty("SYSTEM").unwrap();
     let mut e = h.edit().unwrap();
     e.set_value(

@@ -283,7 +283,7 @@ fn subkey_lists_are_sorted_as_windows_sorts_with_correct_lh_hashes() {
         .collect();
     for ((off, hash), name) in entries.iter().zip(&stored) {
         assert_eq!(*hash, windows_hash(name), "hash of {name}");
-        assert_eq!(out.root().unwrap().offset() != *off, true);
+        assert_ne!(out.root().unwrap().offset(), *off);
     }
     let keys: Vec<Vec<u16>> = stored
         .iter()
@@ -414,7 +414,7 @@ fn edits_change_nothing_until_commit_and_commit_bumps_sequence_and_checksum() {
     );
     assert!(b.checksum_ok);
     assert_eq!(b.bins_size as usize + 4096, after.len());
-    assert!(after.len() % 4096 == 0);
+    assert!(after.len().is_multiple_of(4096));
     let only: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
