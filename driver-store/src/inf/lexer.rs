@@ -228,14 +228,9 @@ impl Lexer<'_> {
         token
     }
 
-    /// Adds the current token to the current line, as its key or as its next field. Returns
-    /// false when there is no section yet (the text before the first section is skipped).
-    fn add_field(&mut self, is_key: bool) -> bool {
-        if self.cur_section.is_none() {
-            // Not reachable: LINE_START only enters KEY_NAME inside a section.
-            self.take_token();
-            return false;
-        }
+    /// Adds the current token to the current line, as its key or as its next field. (Only
+    /// reached inside a section: LINE_START skips the text before the first one.)
+    fn add_field(&mut self, is_key: bool) {
         let token = self.take_token();
         let line = self.line.get_or_insert_with(|| Line {
             key: None,
@@ -247,7 +242,6 @@ impl Lexer<'_> {
         } else {
             line.fields.push(token);
         }
-        true
     }
 
     fn close_line(&mut self) {
