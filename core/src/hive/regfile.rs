@@ -53,9 +53,16 @@ pub fn export(hive: &Hive, key_path: &str, prefix: &str) -> Result<String> {
         .collect::<Vec<_>>()
         .join("\\");
     let mut stack = vec![(start, base, 0usize)];
+    let mut seen = std::collections::HashSet::new();
     while let Some((k, path, depth)) = stack.pop() {
         if depth > super::reader::MAX_DEPTH {
             return Err(HiveError::corrupt(k.offset(), "keys nested too deep"));
+        }
+        if !seen.insert(k.offset()) {
+            return Err(HiveError::corrupt(
+                k.offset(),
+                "key reached twice (a cycle in the key tree)",
+            ));
         }
         export_key(&mut out, &k, &join(prefix, &path))?;
         let subs = k.subkeys()?;
