@@ -403,7 +403,22 @@ fn edits_change_nothing_until_commit_and_commit_bumps_sequence_and_checksum() {
         &before[..],
         "the hive in memory is unchanged too"
     );
+    let root_before = h.root().unwrap().timestamp();
+    let t0 = infuse::hive::filetime_now();
     let written = e.commit(&path).unwrap();
+    // Timestamps: the new keys, the parent whose subkey list changed, and the base block.
+    let t1 = infuse::hive::filetime_now();
+    let svc = written
+        .key(r"ControlSet001\Services\x")
+        .unwrap()
+        .timestamp();
+    assert!(
+        t0 <= svc && svc <= t1,
+        "new key stamped with the commit time"
+    );
+    assert!(written.root().unwrap().timestamp() >= root_before.max(t0));
+    let base_ts = written.base_block().timestamp;
+    assert!(t0 <= base_ts && base_ts <= t1);
     let after = std::fs::read(&path).unwrap();
     assert_eq!(written.as_bytes(), &after[..]);
     let b = Hive::open(&path).unwrap().base_block().to_owned();
