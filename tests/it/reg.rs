@@ -1038,6 +1038,15 @@ fn reg_get_export_import_through_the_binary() {
     ]));
     let d = hivex_dump(&[hive.clone(), copy.clone()]);
     assert_eq!(d[0], d[1], "hivex merged our export into the same content");
+    // The UTF-16LE export (what regedit writes) imports back to the same content.
+    let o = run_ok(infuse().args(["reg", "export", s(&hive), "--utf16"]));
+    assert_eq!(&o.stdout[..2], &[0xFF, 0xFE]);
+    let ex16 = tmp.path().join("ex16.reg");
+    std::fs::write(&ex16, &o.stdout).expect("write");
+    let copy16 = tmp.path().join("copy16");
+    run_ok(infuse().args(["reg", "new", s(&copy16)]));
+    run_ok(infuse().args(["reg", "import", s(&copy16), s(&ex16)]));
+    assert_eq!(hivex_dump(std::slice::from_ref(&copy16))[0], d[0]);
     // Errors.
     let o = infuse()
         .args(["reg", "get", s(&hive), "Nope"])

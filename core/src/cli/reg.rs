@@ -19,6 +19,9 @@ pub(crate) enum RegCommand {
         /// Key path prefix naming the hive (default `HKEY_LOCAL_MACHINE\<FILE NAME>`; `\` for none).
         #[arg(long)]
         prefix: Option<String>,
+        /// Write UTF-16LE with a BOM, as regedit writes and expects non-ASCII files (default UTF-8).
+        #[arg(long)]
+        utf16: bool,
     },
     /// Merge a `.reg` file into a hive (atomically: the hive changes only if all of it applies).
     Import {
@@ -58,9 +61,12 @@ pub(crate) enum RegCommand {
 
 pub(crate) fn run(c: RegCommand) -> anyhow::Result<ExitCode> {
     match c {
-        RegCommand::Export { hive, key, prefix } => {
-            export(&hive, key.as_deref().unwrap_or(""), prefix)
-        }
+        RegCommand::Export {
+            hive,
+            key,
+            prefix,
+            utf16,
+        } => export(&hive, key.as_deref().unwrap_or(""), prefix, utf16),
         RegCommand::Import {
             hive,
             file,
@@ -90,7 +96,7 @@ fn default_prefix(path: &Path) -> String {
 }
 
 #[allow(clippy::print_stdout, reason = "the command prints its data on stdout")]
-fn export(path: &Path, key: &str, prefix: Option<String>) -> anyhow::Result<ExitCode> {
+fn export(path: &Path, key: &str, prefix: Option<String>, utf16: bool) -> anyhow::Result<ExitCode> {
     let h = open(path)?;
     let prefix = match prefix.as_deref() {
         Some("\\") | Some("") => String::new(),
@@ -98,7 +104,14 @@ fn export(path: &Path, key: &str, prefix: Option<String>) -> anyhow::Result<Exit
         None => default_prefix(path),
     };
     let text = regfile::export(&h, key, &prefix)?;
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    let bytes = if utf16 {
+        let mut b = vec![0xFF, 0xFE];
+        b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        b
+    } else {
+        text.into_bytes()
+    };
+    std::io::stdout().lock().write_all(&bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 
