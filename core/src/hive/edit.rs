@@ -179,6 +179,46 @@ impl<'h> Edit<'h> {
         Ok(())
     }
 
+    /// Set a REG_DWORD.
+    pub fn set_dword(&mut self, path: &str, name: &str, v: u32) -> Result<()> {
+        self.set_value(path, name, ValueType::DWORD, v.to_le_bytes())
+    }
+
+    /// Set a REG_QWORD.
+    pub fn set_qword(&mut self, path: &str, name: &str, v: u64) -> Result<()> {
+        self.set_value(path, name, ValueType::QWORD, v.to_le_bytes())
+    }
+
+    /// Set a REG_SZ (stored as UTF-16LE with its terminating NUL).
+    pub fn set_string(&mut self, path: &str, name: &str, s: &str) -> Result<()> {
+        self.set_value(path, name, ValueType::SZ, super::value::utf16z(s))
+    }
+
+    /// Set a REG_EXPAND_SZ.
+    pub fn set_expand_string(&mut self, path: &str, name: &str, s: &str) -> Result<()> {
+        self.set_value(path, name, ValueType::EXPAND_SZ, super::value::utf16z(s))
+    }
+
+    /// Set a REG_MULTI_SZ.
+    pub fn set_multi_string<S: AsRef<str>>(
+        &mut self,
+        path: &str,
+        name: &str,
+        items: &[S],
+    ) -> Result<()> {
+        self.set_value(
+            path,
+            name,
+            ValueType::MULTI_SZ,
+            super::value::multi_sz(items),
+        )
+    }
+
+    /// Set a REG_BINARY.
+    pub fn set_binary(&mut self, path: &str, name: &str, data: impl Into<Vec<u8>>) -> Result<()> {
+        self.set_value(path, name, ValueType::BINARY, data)
+    }
+
     /// Delete a value; `Ok(false)` when the key has no such value.
     pub fn delete_value(&mut self, path: &str, name: &str) -> Result<bool> {
         let bins = self.hive.bins();

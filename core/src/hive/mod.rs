@@ -13,9 +13,11 @@
 //! let start = hive.key(r"ControlSet001\Services\Tcpip")?.value("Start")?;
 //! let mut edit = hive.edit()?;                            // refused if dirty without logs
 //! edit.create_key(r"ControlSet001\Services\viostor\Parameters")?;
-//! edit.set_value(r"ControlSet001\Services\viostor", "Start", ValueType::DWORD, 0u32.to_le_bytes())?;
-//! edit.set_value(r"ControlSet001\Services\viostor", "ImagePath", ValueType::EXPAND_SZ,
-//!                infuse::hive::utf16z(r"System32\drivers\viostor.sys"))?;
+//! edit.set_dword(r"ControlSet001\Services\viostor", "Start", 0)?;
+//! edit.set_expand_string(r"ControlSet001\Services\viostor", "ImagePath", r"System32\drivers\viostor.sys")?;
+//! edit.set_multi_string(r"ControlSet001\Services\viostor", "Owners", &["oem7.inf"])?;
+//! edit.set_value(r"DriverDatabase\DeviceIds\PCI\VEN_1AF4&DEV_1001", "oem7.inf",
+//!                ValueType::BINARY, [1u8, 0xff, 0, 0])?;            // any type, raw bytes
 //! edit.delete_key(r"ControlSet001\Services\Obsolete")?;   // whole subtree
 //! let written: Hive = edit.commit("SYSTEM")?;             // atomic: temp + fsync + rename
 //! let bcd = Hive::new_empty("BCD00000000")?;             // a hive from nothing

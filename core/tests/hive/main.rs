@@ -549,3 +549,39 @@ fn export_and_import_round_trip_every_value() {
         text
     );
 }
+
+#[test]
+fn typed_setters_store_what_windows_stores() {
+    let h = Hive::new_empty("SYSTEM").unwrap();
+    let mut e = h.edit().unwrap();
+    let svc = r"ControlSet001\Services\viostor";
+    e.set_dword(svc, "Start", 0).unwrap();
+    e.set_qword(svc, "FileSize", 0x129ae).unwrap();
+    e.set_string(svc, "Group", "SCSI miniport").unwrap();
+    e.set_expand_string(svc, "ImagePath", r"System32\drivers\viostor.sys")
+        .unwrap();
+    e.set_multi_string(svc, "Owners", &["oem7.inf"]).unwrap();
+    e.set_binary(svc, "Blob", vec![1u8, 0xff, 0, 0]).unwrap();
+    let out = e.apply().unwrap();
+    let k = out.key(svc).unwrap();
+    let get = |n: &str| k.value(n).unwrap().unwrap();
+    assert_eq!(get("Start"), Value::dword("Start", 0));
+    assert_eq!(get("FileSize").kind, ValueType::QWORD);
+    assert_eq!(get("FileSize").decode(), Decoded::Qword(0x129ae));
+    assert_eq!(get("Group").data, utf16z("SCSI miniport"));
+    assert_eq!(get("ImagePath").kind, ValueType::EXPAND_SZ);
+    assert_eq!(get("Owners").data, multi_sz(&["oem7.inf"]));
+    assert_eq!(
+        get("Owners").data.len(),
+        2 * 9 + 2,
+        "oem7.inf NUL, then the closing NUL"
+    );
+    assert_eq!(
+        get("Blob"),
+        Value {
+            name: "Blob".into(),
+            kind: ValueType::BINARY,
+            data: vec![1, 0xff, 0, 0]
+        }
+    );
+}
