@@ -159,7 +159,7 @@ fn main() {
 
     // Cold cache: a fresh matcher reads the hit packages' Manufacturer lines.
     let t = Instant::now();
-    let cold = StoreMatcher::open(&store).expect("open store");
+    let cold = StoreMatcher::open_with(&store, false).expect("open store");
     let mut covered = 0;
     for (d, _) in &devices {
         covered += usize::from(
@@ -175,7 +175,7 @@ fn main() {
         "100 specific + 30 generic devices are covered"
     );
 
-    let m = StoreMatcher::open(&store).expect("open store");
+    let m = StoreMatcher::open_with(&store, false).expect("open store");
     let ids: usize = devices
         .iter()
         .map(|(d, _)| d.hardware_ids.len() + d.compatible_ids.len())

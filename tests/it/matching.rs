@@ -327,6 +327,10 @@ fn winners_losers_and_near_misses_are_explained() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("lost:"), "{text}");
     assert!(
+        !text.contains("only a compatible-ID match"),
+        "the X550 has a specific driver: {text}"
+    );
+    assert!(
         text.contains("near miss, wrong architecture: [Gpu.NTarm64.10.0] is for arm64"),
         "{text}"
     );
@@ -388,6 +392,25 @@ fn the_line_cache_changes_nothing_but_time() {
     let uncached = run_match(&store, &src, &["--json", "--no-cache"]);
     assert_eq!(json_of(&fresh), json_of(&cached));
     assert_eq!(json_of(&fresh), json_of(&uncached));
+    // The GPU has no amd64 driver; a NIC no specific INF names gets the generic one, flagged.
+    let other = tmp.path().join("other.toml");
+    std::fs::write(
+        &other,
+        "[[device]]\npci = { vendor = 0x8086, device = 0x10d3, subsys_vendor = 0x8086, subsys_device = 0xa01f, class = 0x020000 }\n",
+    )
+    .expect("write");
+    let o = ["--profile", other.to_str().expect("utf-8")];
+    let r = json_of(&run_match(&store, &o, &["--json"]));
+    assert_eq!(r["summary"]["covered_by_compatible_id_only"], 1);
+    let text = String::from_utf8_lossy(&run_match(&store, &o, &[]).stdout).into_owned();
+    assert!(
+        text.contains("0x00FF2003 = signed | feature FF | compatible ID #3 = INF HW ID"),
+        "{text}"
+    );
+    assert!(
+        text.contains("only a compatible-ID match: a generic driver, none names this device"),
+        "{text}"
+    );
     // A damaged cache file is ignored (and rewritten), never trusted.
     std::fs::write(files[0].path(), b"{ not json").expect("damage");
     assert_eq!(

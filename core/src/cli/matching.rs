@@ -133,7 +133,15 @@ fn write_device(out: &mut impl Write, m: &DeviceMatch, explain: bool) -> std::io
         writeln!(out, "  {desc}")?;
     }
     match m.winner() {
-        Some(w) => writeln!(out, "  → {}", node_line(w))?,
+        Some(w) => {
+            writeln!(out, "  → {}", node_line(w))?;
+            if w.rank.id_match.is_compatible_only() {
+                writeln!(
+                    out,
+                    "    only a compatible-ID match: a generic driver, none names this device"
+                )?;
+            }
+        }
         None => writeln!(out, "  → no driver")?,
     }
     if explain {
