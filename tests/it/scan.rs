@@ -146,3 +146,23 @@ fn unreadable_sources_fail_with_the_path() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:2"), "{err}");
 }
+
+#[test]
+fn record_script_keeps_what_the_reader_needs() {
+    // core/fixtures/sysfs/record.sh copies only the attributes the reader uses; re-recording a
+    // fixture tree (symlinked HD Audio codecs included) must give the same devices.
+    let src = sysfs_fixture("laptop-lenovo-broadwell");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("recorded");
+    let status = std::process::Command::new("bash")
+        .arg(repo_root().join("core/fixtures/sysfs/record.sh"))
+        .arg(&src)
+        .arg(&out)
+        .status()
+        .expect("run record.sh");
+    assert!(status.success());
+    let a = scan_json(&["--sysfs", src.to_str().expect("utf-8")]);
+    let b = scan_json(&["--sysfs", out.to_str().expect("utf-8")]);
+    assert_eq!(a["devices"], b["devices"]);
+    assert!(a["devices"].as_array().is_some_and(|d| d.len() > 20));
+}

@@ -278,3 +278,59 @@ mod tests {
         assert_eq!(Bus::from_id(r"HTREE\ROOT\0"), Bus::Other);
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    //! Parsers of device sources never panic, whatever the bytes (DESIGN.md invariant).
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::{decode_text, ladder, lspci, profile, windows};
+
+    /// Text made of the characters the parsers branch on.
+    fn lexer_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("\n".to_owned()),
+                Just("\r\n".to_owned()),
+                Just("\t".to_owned()),
+                Just(" ".to_owned()),
+                Just(":".to_owned()),
+                Just("[".to_owned()),
+                Just("]".to_owned()),
+                Just("(rev ".to_owned()),
+                Just("Slot:".to_owned()),
+                Just("Instance ID:".to_owned()),
+                Just("Hardware IDs:".to_owned()),
+                Just("Subsystem:".to_owned()),
+                Just("[[device]]".to_owned()),
+                Just("pci = {".to_owned()),
+                Just("{".to_owned()),
+                "[0-9a-fA-F]{1,9}".prop_map(|s| s),
+                "\\PC{0,6}".prop_map(|s| s),
+            ],
+            0..60,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn text_sources_never_panic(text in lexer_text()) {
+            let p = Path::new("x");
+            let _ = lspci::parse(&text, p);
+            let _ = windows::parse(&text, p);
+            let _ = profile::parse(&text, false, p);
+            let _ = profile::parse(&text, true, p);
+        }
+
+        #[test]
+        fn usb_descriptors_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = ladder::usb_associations(&bytes);
+            let _ = decode_text(&bytes);
+        }
+    }
+}
