@@ -24,9 +24,9 @@
 //!   `oracle_reads_what_setupapi_documents`), so the dump is run with `--lang 0000`, a language no
 //!   file localizes; choosing [Strings.LLLL] is left to the parser's own tests.
 //! - Diagnostics: SetupAPI shows only the first fatal error (code and line) of a file it refuses.
-//!   There, the dump must report the problem on stderr (`path:line: message`, with Wine's line when
-//!   Wine names one); a file refused only for its [Version] signature is also re-read by the oracle
-//!   as INF_STYLE_OLDNT, and its fields are compared.
+//!   There, the dump must report the same Windows error on stderr (`path:line: message`, naming the
+//!   `ERROR_…` code, on Wine's line when Wine names one); a file refused only for its [Version]
+//!   signature is also re-read by the oracle as INF_STYLE_OLDNT, and its fields are compared.
 //!
 //! Where Wine is documented to differ from real Windows, the Windows behaviour is accepted and the
 //! exception is named in [`WINE_DIFFERS`] with its citation; it is applied only to the exact shape it
@@ -856,22 +856,26 @@ fn compare_file(
             }
             return;
         }
-        // SetupAPI refuses the file: the dump must say why, at Wine's line when Wine names one.
-        let mentions = |l: u64| {
-            ours.stderr
-                .lines()
-                .any(|s| s.contains(&format!(":{l}:")) || (l == 0 && !s.trim().is_empty()))
-        };
-        let wrong_line_ok = name.starts_with("A01-");
-        if !mentions(line) {
-            if wrong_line_ok && !ours.stderr.trim().is_empty() {
+        // SetupAPI refuses the file: the dump must say so with the same Windows error (its
+        // diagnostics name it, e.g. "…: windows refuses this file (ERROR_WRONG_INF_STYLE)"), on
+        // Wine's line when Wine names one (`path:LINE: message`).
+        let error = error_name(code);
+        let at_line = format!(":{line}:");
+        let reported = ours
+            .stderr
+            .lines()
+            .any(|s| s.contains(&error) && (line == 0 || s.contains(&at_line)));
+        if !reported {
+            // §A #1: Windows says ERROR_WRONG_INF_STYLE (line 0) where Wine says something else.
+            let windows_reading =
+                name.starts_with("A01-") && ours.stderr.contains(&error_name(0xE000_0100));
+            if windows_reading {
                 let e = exception("abcd-error-line");
                 exceptions.push(format!("{}: {file}: {}", e.name, e.citation));
             } else {
                 diffs.push(format!(
-                    "{file}: SetupAPI refuses the file ({}, line {line}), infuse reports no \
-                     diagnostic at that line (stderr: {:?})",
-                    error_name(code),
+                    "{file}: SetupAPI refuses the file ({error}, line {line}), infuse does not \
+                     report that error there (stderr: {:?})",
                     ours.stderr.trim()
                 ));
             }
