@@ -769,7 +769,7 @@ impl Report {
         }
         format!(
             "setupapi oracle, {what}: {} files, {} read by Wine, {} refused by Wine, {} differences, \
-             documented Wine≠Windows exceptions applied: {per_exception:?}",
+             named exceptions applied (WINE_DIFFERS): {per_exception:?}",
             self.files,
             self.read,
             self.refused,
