@@ -4,15 +4,18 @@
 //! value, backslash at end of line, quotes, leading blanks, trailing blanks, comment), re-written
 //! over UTF-8 bytes: every character with a meaning is ASCII, so the lexer walks bytes and only
 //! decodes a character to ask whether a non-ASCII one is a blank. Tokens are cut from the text by
-//! byte range, so nothing is allocated per character.
+//! byte range and appended to one arena ([`Tokens`]); lines are records of ranges into it, so
+//! lexing allocates nothing per token or per line. `mod.rs` turns them into `Line`s once the
+//! string table is known, allocating each key and field exactly once, already substituted.
 //!
 //! Where Wine stops at the first fatal error (an unterminated `[`, a section name over 255
 //! characters), this lexer records what Windows would answer and carries on, so callers still see
 //! the rest of the file.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
-use super::{Diagnostic, Line, OpenError, Section, fold_case};
+use super::{CaseKey, Diagnostic, OpenError, Section};
 
 /// Longest section name Windows accepts (`MAX_SECTION_NAME_LEN`, inf-behaviour.md A13/A16, H).
 pub const MAX_SECTION_NAME_LEN: usize = 255;
@@ -20,14 +23,61 @@ pub const MAX_SECTION_NAME_LEN: usize = 255;
 /// up to 2003 keep 511; Vista and later keep 4096 (inf-behaviour.md C52, D `pSetupGetField`).
 pub const MAX_FIELD_LEN: usize = 4096;
 
-/// What the lexer produces; substitution happens afterwards, once `[Strings]` is known.
+/// What the lexer produces besides the [`Tokens`]; substitution happens afterwards, once
+/// `[Strings]` is known.
 pub(crate) struct Lexed {
+    /// Sections in file order with their names; their `lines` are still empty (the lines are in
+    /// [`Tokens::lines`]).
     pub(crate) sections: Vec<Section>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) open_error: Option<OpenError>,
     /// First line with text before any section (Windows refuses the file for it unless the file
     /// has a `[Strings]` section: inf-behaviour.md A18–A35).
     pub(crate) broken_line: Option<u32>,
+}
+
+/// The raw text of every token of a file, back to back, and the lines as ranges into it. Kept
+/// between parses (per thread) so its buffers are reused.
+#[derive(Default)]
+pub(crate) struct Tokens {
+    /// Token text (raw: before substitution, quotes already removed).
+    pub(crate) arena: String,
+    /// Every field of every line, in order: byte ranges into `arena`.
+    pub(crate) fields: Vec<Range<usize>>,
+    /// Logical lines in file order.
+    pub(crate) lines: Vec<RawLine>,
+}
+
+/// One logical line of a section, before substitution.
+pub(crate) struct RawLine {
+    /// Index into [`Lexed::sections`].
+    pub(crate) section: usize,
+    /// Byte range of the key in [`Tokens::arena`].
+    pub(crate) key: Option<Range<usize>>,
+    /// Range of indices into [`Tokens::fields`].
+    pub(crate) fields: Range<usize>,
+    /// 1-based physical line where the logical line starts.
+    pub(crate) line: u32,
+}
+
+impl Tokens {
+    /// The text of a token.
+    #[inline]
+    pub(crate) fn text(&self, range: Range<usize>) -> &str {
+        self.arena.get(range).unwrap_or_default()
+    }
+
+    /// The raw fields of a line.
+    #[inline]
+    pub(crate) fn fields_of(&self, line: &RawLine) -> &[Range<usize>] {
+        self.fields.get(line.fields.clone()).unwrap_or_default()
+    }
+
+    fn clear(&mut self) {
+        self.arena.clear();
+        self.fields.clear();
+        self.lines.clear();
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,25 +101,34 @@ struct Lexer<'t> {
     depth: usize,
     /// Start of the part of the current token not yet pushed.
     start: usize,
-    token: String,
-    /// Length of `token` in UTF-16 code units.
-    token_units: usize,
+    out: &'t mut Tokens,
+    /// Where the current token starts in `out.arena`.
+    token_start: usize,
+    /// Length of the current token in UTF-16 code units, counted only once the token is long
+    /// enough to be near [`MAX_FIELD_LEN`] (its byte length bounds it until then).
+    token_units: Option<usize>,
     token_truncated: bool,
     /// 1-based physical line of the cursor.
     line_pos: u32,
     /// Physical line where the current logical line began.
     line_start: u32,
+    /// `line_start` of the line being built.
+    line_open_at: u32,
     cur_section: Option<usize>,
-    /// The line being built, if it has a field yet.
-    line: Option<Line>,
+    /// The line being built, if it has a field yet: its key and where its fields start.
+    line: Option<(Option<Range<usize>>, usize)>,
     sections: Vec<Section>,
-    index: HashMap<String, usize>,
+    index: HashMap<CaseKey<'static>, usize>,
     diagnostics: Vec<Diagnostic>,
     open_error: Option<OpenError>,
     broken_line: Option<u32>,
 }
 
-pub(crate) fn lex(text: &str) -> Lexed {
+/// Lexes `text` into `out` (cleared first) and returns the sections and what was noticed.
+pub(crate) fn lex(text: &str, out: &mut Tokens) -> Lexed {
+    out.clear();
+    // Tokens are pieces of the text, so the arena never outgrows it.
+    out.arena.reserve(text.len());
     let mut lx = Lexer {
         text,
         bytes: text.as_bytes(),
@@ -77,11 +136,13 @@ pub(crate) fn lex(text: &str) -> Lexed {
         stack: [State::LineStart; 4],
         depth: 0,
         start: 0,
-        token: String::with_capacity(256),
-        token_units: 0,
+        out,
+        token_start: 0,
+        token_units: None,
         token_truncated: false,
         line_pos: 1,
         line_start: 1,
+        line_open_at: 1,
         cur_section: None,
         line: None,
         sections: Vec::new(),
@@ -167,6 +228,25 @@ impl Lexer<'_> {
         p >= self.bytes.len()
     }
 
+    /// Whether the backslash at `p` (in a key or a value) is literal and can stay in the current
+    /// text run: the byte after it is no line end, backslash, `;` or blank, so
+    /// `EOL_BACKSLASH` would append it and return to this state. Only taken while the
+    /// token cannot be truncated and the state stack has room, where going through
+    /// `EOL_BACKSLASH` gives exactly the same token.
+    #[inline(always)]
+    fn literal_backslash(&self, p: usize) -> bool {
+        self.depth < self.stack.len()
+            && self.token_units.is_none()
+            && self
+                .bytes
+                .get(p + 1)
+                .is_some_and(|&c| c != b'\\' && c != b'\n' && c != b';')
+            && space_len(self.text, p + 1) == 0
+            && self.out.arena.len().saturating_sub(self.token_start)
+                + (p + 1).saturating_sub(self.start)
+                <= MAX_FIELD_LEN
+    }
+
     fn push_state(&mut self, s: State) {
         if let Some(slot) = self.stack.get_mut(self.depth) {
             *slot = s;
@@ -191,28 +271,36 @@ impl Lexer<'_> {
         if piece.is_empty() {
             return;
         }
-        if self.token_units + piece.len() <= MAX_FIELD_LEN {
-            // Fast path: bytes are an upper bound of UTF-16 units.
-            self.token.push_str(piece);
-            self.token_units += if piece.is_ascii() {
-                piece.len()
-            } else {
-                piece.encode_utf16().count()
-            };
+        let token_bytes = self.out.arena.len().saturating_sub(self.token_start);
+        if self.token_units.is_none() && token_bytes + piece.len() <= MAX_FIELD_LEN {
+            // Fast path: bytes are an upper bound of UTF-16 units, so nothing can be cut.
+            self.out.arena.push_str(piece);
             return;
         }
+        let mut units = match self.token_units {
+            Some(u) => u,
+            None => self
+                .out
+                .arena
+                .get(self.token_start..)
+                .unwrap_or_default()
+                .encode_utf16()
+                .count(),
+        };
         for c in piece.chars() {
-            let units = c.len_utf16();
-            if self.token_units + units > MAX_FIELD_LEN {
+            let n = c.len_utf16();
+            if units + n > MAX_FIELD_LEN {
                 self.token_truncated = true;
                 break;
             }
-            self.token.push(c);
-            self.token_units += units;
+            self.out.arena.push(c);
+            units += n;
         }
+        self.token_units = Some(units);
     }
 
-    fn take_token(&mut self) -> String {
+    /// Ends the current token and returns its range in the arena.
+    fn take_token(&mut self) -> Range<usize> {
         if self.token_truncated {
             self.diagnostics.push(Diagnostic {
                 line: self.line_pos,
@@ -221,34 +309,42 @@ impl Lexer<'_> {
                 ),
             });
         }
-        self.token_units = 0;
+        self.token_units = None;
         self.token_truncated = false;
-        let token = self.token.as_str().to_owned();
-        self.token.clear();
-        token
+        let range = self.token_start..self.out.arena.len();
+        self.token_start = self.out.arena.len();
+        range
     }
 
     /// Adds the current token to the current line, as its key or as its next field. (Only
     /// reached inside a section: LINE_START skips the text before the first one.)
     fn add_field(&mut self, is_key: bool) {
         let token = self.take_token();
-        let line = self.line.get_or_insert_with(|| Line {
-            key: None,
-            fields: Vec::with_capacity(4),
-            line: self.line_start,
-        });
+        if self.line.is_none() {
+            self.line = Some((None, self.out.fields.len()));
+            self.line_open_at = self.line_start;
+        }
         if is_key {
-            line.key = Some(token);
+            if let Some((key, _)) = &mut self.line {
+                *key = Some(token);
+            }
         } else {
-            line.fields.push(token);
+            self.out.fields.push(token);
         }
     }
 
     fn close_line(&mut self) {
-        if let Some(line) = self.line.take()
-            && let Some(section) = self.cur_section.and_then(|i| self.sections.get_mut(i))
-        {
-            section.lines.push(line);
+        let Some((key, first_field)) = self.line.take() else {
+            return;
+        };
+        match self.cur_section {
+            Some(section) => self.out.lines.push(RawLine {
+                section,
+                key,
+                fields: first_field..self.out.fields.len(),
+                line: self.line_open_at,
+            }),
+            None => self.out.fields.truncate(first_field),
         }
     }
 
@@ -262,7 +358,7 @@ impl Lexer<'_> {
         }
     }
 
-    fn add_section(&mut self, name: String) {
+    fn add_section(&mut self, name: &str) {
         let units = if name.is_ascii() {
             name.len()
         } else {
@@ -273,17 +369,16 @@ impl Lexer<'_> {
                 line: self.line_pos,
             });
         }
-        let folded = fold_case(&name).into_owned();
-        let idx = match self.index.get(&folded) {
+        let idx = match self.index.get(&CaseKey::new(name)) {
             Some(&i) => i,
             None => {
                 let i = self.sections.len();
                 self.sections.push(Section {
-                    name,
+                    name: name.to_owned(),
                     lines: Vec::new(),
                     line: self.line_pos,
                 });
-                self.index.insert(folded, i);
+                self.index.insert(CaseKey::new(name).into_owned(), i);
                 i
             }
         };
@@ -343,8 +438,7 @@ impl Lexer<'_> {
                 // inf-behaviour.md B13–B22: the name runs to the first `]`, everything inside is
                 // literal; the rest of the line is ignored (B8, B9).
                 self.push_token(p);
-                let name = self.take_token_silently();
-                self.add_section(name);
+                self.section_from_token(|name| name);
                 self.push_state(State::LineStart);
                 self.state = State::Comment;
                 return Some(p + 1);
@@ -357,18 +451,21 @@ impl Lexer<'_> {
             line: self.line_pos,
         });
         self.push_token(p);
-        let name = self.take_token_silently();
-        let name = name.trim_end_matches([' ', '\t', '\r']).to_owned();
-        self.add_section(name);
+        self.section_from_token(|name| name.trim_end_matches([' ', '\t', '\r']));
         self.state = State::LineStart;
         Some(p)
     }
 
-    /// Takes the token without the truncation diagnostic (section names have their own limit).
-    fn take_token_silently(&mut self) -> String {
-        self.token_units = 0;
+    /// Opens the section named by the current token (as `trim` leaves it), without the field
+    /// truncation diagnostic (section names have their own limit); the token leaves the arena.
+    fn section_from_token(&mut self, trim: impl Fn(&str) -> &str) {
+        self.token_units = None;
         self.token_truncated = false;
-        std::mem::take(&mut self.token)
+        let arena = std::mem::take(&mut self.out.arena);
+        let name = trim(arena.get(self.token_start..).unwrap_or_default());
+        self.add_section(name);
+        self.out.arena = arena;
+        self.out.arena.truncate(self.token_start);
     }
 
     fn key_name_state(&mut self, pos: usize) -> Option<usize> {
@@ -404,6 +501,10 @@ impl Lexer<'_> {
                     self.push_state(State::KeyName);
                     self.state = State::Quotes;
                     return Some(p + 1);
+                }
+                b'\\' if self.literal_backslash(p) => {
+                    p += 1;
+                    token_end = p;
                 }
                 b'\\' => {
                     self.push_token(p);
@@ -464,6 +565,10 @@ impl Lexer<'_> {
                     self.push_state(State::ValueName);
                     self.state = State::Quotes;
                     return Some(p + 1);
+                }
+                b'\\' if self.literal_backslash(p) => {
+                    p += 1;
+                    token_end = p;
                 }
                 b'\\' => {
                     self.push_token(p);

@@ -187,7 +187,8 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
             message: "lines end with CR only: read CR as the line end (windows reads such a file as one line)".into(),
         });
     }
-    let lexed = lexer::lex(&decoded.text);
+    let mut tokens = SCRATCH.try_with(|s| s.take()).unwrap_or_default();
+    let lexed = lexer::lex(&decoded.text, &mut tokens);
     diagnostics.extend(lexed.diagnostics);
     let mut sections = lexed.sections;
     let open_error = lexed.open_error;
@@ -215,20 +216,13 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
         None => None,
     };
 
-    let table = strings::StringTable::new(&sections, opts);
-    for section in &mut sections {
-        for line in &mut section.lines {
-            if let Some(key) = &mut line.key
-                && let Some(s) = strings::substitute(key, &table, opts)
-            {
-                *key = s;
-            }
-            for field in &mut line.fields {
-                if let Some(s) = strings::substitute(field, &table, opts) {
-                    *field = s;
-                }
-            }
-        }
+    build_lines(&mut sections, &tokens, opts);
+    if tokens.arena.capacity() <= SCRATCH_KEEP_BYTES
+        && tokens.fields.capacity() <= SCRATCH_KEEP_ITEMS
+        && tokens.lines.capacity() <= SCRATCH_KEEP_ITEMS
+    {
+        // Ignoring the error: during thread teardown the buffers are simply dropped.
+        let _ = SCRATCH.try_with(|s| s.replace(tokens));
     }
 
     let mut inf = Inf {
@@ -251,6 +245,48 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
         inf.open_error.get_or_insert(e);
     }
     inf
+}
+
+thread_local! {
+    /// The lexer's buffers, reused by the next parse on this thread.
+    static SCRATCH: std::cell::RefCell<lexer::Tokens> = std::cell::RefCell::default();
+}
+
+/// Largest scratch buffers kept between parses (a hostile file should not pin its memory).
+const SCRATCH_KEEP_BYTES: usize = 16 << 20;
+const SCRATCH_KEEP_ITEMS: usize = 1 << 20;
+
+/// Fills the sections' lines from the lexed tokens: one pass of substitution over each key and
+/// field (inf-behaviour.md C44–C61), each becoming its own `String` exactly once.
+fn build_lines(sections: &mut [Section], tokens: &lexer::Tokens, opts: &ParseOptions) {
+    let mut counts = vec![0usize; sections.len()];
+    for line in &tokens.lines {
+        if let Some(c) = counts.get_mut(line.section) {
+            *c += 1;
+        }
+    }
+    for (section, count) in sections.iter_mut().zip(counts) {
+        section.lines = Vec::with_capacity(count);
+    }
+    let table = strings::StringTable::new(sections, tokens, opts);
+    let expand =
+        |raw: &str| strings::substitute(raw, &table, opts).unwrap_or_else(|| raw.to_owned());
+    for raw in &tokens.lines {
+        let Some(section) = sections.get_mut(raw.section) else {
+            continue;
+        };
+        let key = raw.key.clone().map(|k| expand(tokens.text(k)));
+        let fields = tokens
+            .fields_of(raw)
+            .iter()
+            .map(|f| expand(tokens.text(f.clone())))
+            .collect();
+        section.lines.push(Line {
+            key,
+            fields,
+            line: raw.line,
+        });
+    }
 }
 
 impl Inf {
@@ -394,6 +430,48 @@ pub(crate) fn fold_case(s: &str) -> Cow<'_, str> {
         }
     } else {
         Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// A name compared and hashed the way [`fold_case`] compares names, without allocating for ASCII
+/// (the common case): an ASCII name is kept as written and hashed and compared ignoring ASCII
+/// case; any other is folded once. Folded text has no ASCII capitals, so comparing it ignoring
+/// ASCII case is comparing folded forms.
+#[derive(Debug, Clone)]
+pub(crate) struct CaseKey<'a>(Cow<'a, str>);
+
+impl<'a> CaseKey<'a> {
+    pub(crate) fn new(s: &'a str) -> Self {
+        if s.is_ascii() {
+            CaseKey(Cow::Borrowed(s))
+        } else {
+            CaseKey(Cow::Owned(s.to_lowercase()))
+        }
+    }
+
+    pub(crate) fn into_owned(self) -> CaseKey<'static> {
+        CaseKey(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl PartialEq for CaseKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for CaseKey<'_> {}
+
+impl std::hash::Hash for CaseKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut buf = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(buf.len()) {
+            let lower = &mut buf[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            state.write(lower);
+        }
+        state.write_u8(0xFF);
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{ParseOptions, Section, fold_case};
+use super::lexer::Tokens;
+use super::{CaseKey, ParseOptions, Section, eq_folded};
 
 /// Longest substituted string, in UTF-16 code units. Windows 10 1709 and later cap at
 /// `MAX_INF_STRING_LENGTH` (4096); older Windows and Wine at 4097 (inf-behaviour.md C55).
@@ -13,12 +14,14 @@ pub const MAX_STRING_LEN: usize = 4096;
 /// language, then `[Strings.00LL]` (its primary language alone), then `[Strings]`. The first
 /// section that defines a key wins, and inside a section the first line does (Wine's
 /// `get_string_subst`); a key missing from the localized section falls back to `[Strings]`.
-pub(crate) struct StringTable {
-    tables: Vec<HashMap<String, String>>,
+pub(crate) struct StringTable<'t> {
+    tables: Vec<HashMap<CaseKey<'t>, &'t str>>,
 }
 
-impl StringTable {
-    pub(crate) fn new(sections: &[Section], opts: &ParseOptions) -> Self {
+impl<'t> StringTable<'t> {
+    /// The table of the lexed file: `sections` as the lexer returned them, their lines in
+    /// `tokens` (raw, unsubstituted).
+    pub(crate) fn new(sections: &[Section], tokens: &'t Tokens, opts: &ParseOptions) -> Self {
         let mut names = Vec::with_capacity(3);
         if let Some(lang) = opts.language {
             names.push(format!("strings.{lang:04x}"));
@@ -30,39 +33,38 @@ impl StringTable {
         names.push("strings".to_owned());
         let tables = names
             .iter()
-            .filter_map(|n| sections.iter().find(|s| fold_case(&s.name) == n.as_str()))
-            .map(table_of)
+            .filter_map(|n| sections.iter().position(|s| eq_folded(&s.name, n)))
+            .map(|i| table_of(i, tokens))
             .collect();
         StringTable { tables }
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
+    fn get(&self, key: &str) -> Option<&'t str> {
         if self.tables.is_empty() {
             return None;
         }
-        let key = fold_case(key);
-        self.tables
-            .iter()
-            .find_map(|t| t.get(key.as_ref()))
-            .map(String::as_str)
+        let key = CaseKey::new(key);
+        self.tables.iter().find_map(|t| t.get(&key)).copied()
     }
 }
 
-/// Raw (unsubstituted) values of one strings section by case-folded key. A line without `=`
-/// and with a single field is its own key and value (Wine's `close_current_line`).
-fn table_of(section: &Section) -> HashMap<String, String> {
-    let mut map = HashMap::with_capacity(section.lines.len());
-    for line in &section.lines {
-        let key = match (&line.key, line.fields.as_slice()) {
+/// Raw (unsubstituted) values of one strings section (index `section`) by case-insensitive
+/// key. A line without `=` and with a single field is its own key and value (Wine's
+/// `close_current_line`).
+fn table_of(section: usize, tokens: &Tokens) -> HashMap<CaseKey<'_>, &str> {
+    let mut map = HashMap::new();
+    for line in tokens.lines.iter().filter(|l| l.section == section) {
+        let fields = tokens.fields_of(line);
+        let key = match (&line.key, fields) {
             (Some(k), _) => k,
             (None, [only]) => only,
             (None, _) => continue,
         };
-        let Some(value) = line.fields.first() else {
+        let Some(value) = fields.first() else {
             continue;
         };
-        map.entry(fold_case(key).into_owned())
-            .or_insert_with(|| value.clone());
+        map.entry(CaseKey::new(tokens.text(key.clone())))
+            .or_insert_with(|| tokens.text(value.clone()));
     }
     map
 }
@@ -71,7 +73,11 @@ fn table_of(section: &Section) -> HashMap<String, String> {
 /// `%key%` → its string, `%N%` → the DIRID's path when no string has that name, anything else
 /// kept verbatim with both `%`. Expansions are not rescanned. Returns `None` when `text` has no
 /// `%` (nothing to do).
-pub(crate) fn substitute(text: &str, table: &StringTable, opts: &ParseOptions) -> Option<String> {
+pub(crate) fn substitute(
+    text: &str,
+    table: &StringTable<'_>,
+    opts: &ParseOptions,
+) -> Option<String> {
     let first = text.find('%')?;
     let mut out = Output::new(text.len());
     out.push(&text[..first]);
