@@ -49,7 +49,9 @@ const MAX_POSTINGS_PER_ID: usize = (1 << 24) - 1;
 /// Errors opening or reading an index.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("{path}: cannot read the index: {source}")]
+    #[error(
+        "{path}: cannot read the index: {source}\nhint: `infuse store add STORE` (no sources needed) rebuilds it"
+    )]
     Io {
         path: PathBuf,
         #[source]
@@ -263,6 +265,12 @@ pub fn build(packages: &[PackageEntry], state: [u8; 32]) -> Result<Vec<u8>, fst:
             end += 1;
         }
         let count = (end - start).min(MAX_POSTINGS_PER_ID);
+        if count < end - start {
+            tracing::warn!(
+                "ID `{key}` has {} driver nodes; the index keeps the first {count}",
+                end - start
+            );
+        }
         let first = (posting_bytes.len() / POSTING_LEN) as u64;
         for (_, rec, kind) in &postings[start..start + count] {
             posting_bytes.extend_from_slice(&rec.to_le_bytes());
