@@ -3,10 +3,12 @@
 //! `cargo bench -p infuse-driver-store --bench parse` reads the shared corpus (`INFUSE_CORPUS`,
 //! else `../shared/corpus/inf`), keeps every file in memory, and times, best of several rounds:
 //! - a plain byte scan (count `\n`, sum the bytes) over all buffers: the floor of any parser;
-//! - `inf::parse` over the same buffers (decode, tokenize, substitute, build the sections).
+//! - `inf::parse` over the same buffers (decode, tokenize, substitute, build the sections);
+//! - cloning the parsed `Inf`s (then dropping them): the cost of allocating and freeing the
+//!   output's strings and vectors alone, which no parser returning these types can avoid.
 //!
-//! It prints MB/s for both and the ratio, for all files and per encoding. Without the corpus it
-//! says so and measures a generated corpus instead.
+//! It prints MB/s for each, the ratio parse / scan and the clone's share of the parse time, for
+//! all files and per encoding. Without the corpus it says so and measures a generated corpus.
 //!
 //! `INFUSE_PARSE_DIGEST=1` prints instead one hash of the whole parse (`Debug` of `Inf`) per
 //! file and language (0409, 0407, none): diff the output of two builds to check that a speed-up
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use infuse_driver_store::inf::{self, TextEncoding};
 
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 9;
 
 fn main() {
     let (label, files) = load();
@@ -50,17 +52,18 @@ fn main() {
         .collect();
     println!("corpus: {label}");
     println!(
-        "{:<22} {:>6} {:>9} {:>12} {:>12} {:>7}",
-        "set", "files", "MB", "scan MB/s", "parse MB/s", "ratio"
+        "{:<12} {:>6} {:>7} {:>10} {:>11} {:>7} {:>12} {:>11}",
+        "set", "files", "MB", "scan MB/s", "parse MB/s", "ratio", "output MB/s", "output share"
     );
     for (name, set) in [("all", &all), ("ANSI/UTF-8", &ansi), ("UTF-16", &utf16)] {
         if set.is_empty() {
             continue;
         }
         let bytes: usize = set.iter().map(|b| b.len()).sum();
-        // Rounds alternate scan and parse, so both see the same machine load.
-        let (scan, parse) = best_pair(
-            || {
+        let parsed: Vec<inf::Inf> = set.iter().map(|b| inf::parse(b)).collect();
+        // Rounds alternate the jobs, so all see the same machine load.
+        let [scan, parse, output] = best_of([
+            &mut || {
                 let mut lines = 0usize;
                 let mut sum = 0u64;
                 for b in set.iter() {
@@ -69,42 +72,69 @@ fn main() {
                 }
                 black_box((lines, sum));
             },
-            || {
+            &mut || {
                 for b in set.iter() {
                     black_box(inf::parse(black_box(b)));
                 }
             },
-        );
+            // The floor of any parser returning these types: allocating, filling and freeing
+            // the same `Inf` values (one `String` per key and field, one `Vec` per line).
+            &mut || {
+                for inf in &parsed {
+                    black_box(black_box(inf).clone());
+                }
+            },
+        ]);
         let mb = bytes as f64 / 1e6;
         let scan_rate = mb / scan.as_secs_f64();
         let parse_rate = mb / parse.as_secs_f64();
         println!(
-            "{:<22} {:>6} {:>9.2} {:>12.0} {:>12.1} {:>6.1}x",
+            "{:<12} {:>6} {:>7.2} {:>10.0} {:>11.1} {:>6.1}x {:>12.1} {:>11.0}%",
             name,
             set.len(),
             mb,
             scan_rate,
             parse_rate,
-            scan_rate / parse_rate
+            scan_rate / parse_rate,
+            mb / output.as_secs_f64(),
+            100.0 * output.as_secs_f64() / parse.as_secs_f64(),
         );
+        if name == "all" {
+            let lines: usize = parsed
+                .iter()
+                .flat_map(|i| &i.sections)
+                .map(|s| s.lines.len())
+                .sum();
+            let strings: usize = parsed
+                .iter()
+                .flat_map(|i| &i.sections)
+                .flat_map(|s| &s.lines)
+                .map(|l| {
+                    usize::from(l.key.as_ref().is_some_and(|k| !k.is_empty()))
+                        + l.fields.iter().filter(|f| !f.is_empty()).count()
+                })
+                .sum();
+            println!(
+                "  ({lines} lines and {strings} non-empty keys and fields: one allocation each)"
+            );
+        }
     }
 }
 
-/// Best time of each of two jobs over [`ROUNDS`] alternating rounds (after one warm-up each).
-fn best_pair(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
-    a();
-    b();
-    let time = |f: &mut dyn FnMut()| {
-        let t = Instant::now();
-        f();
-        t.elapsed()
-    };
-    let (mut best_a, mut best_b) = (Duration::MAX, Duration::MAX);
-    for _ in 0..ROUNDS {
-        best_a = best_a.min(time(&mut a));
-        best_b = best_b.min(time(&mut b));
+/// Best time of each job over [`ROUNDS`] alternating rounds (after one warm-up each).
+fn best_of<const N: usize>(mut jobs: [&mut dyn FnMut(); N]) -> [Duration; N] {
+    for job in jobs.iter_mut() {
+        job();
     }
-    (best_a, best_b)
+    let mut best = [Duration::MAX; N];
+    for _ in 0..ROUNDS {
+        for (job, best) in jobs.iter_mut().zip(best.iter_mut()) {
+            let t = Instant::now();
+            job();
+            *best = (*best).min(t.elapsed());
+        }
+    }
+    best
 }
 
 fn load() -> (String, Vec<Vec<u8>>) {

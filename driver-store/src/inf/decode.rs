@@ -39,17 +39,22 @@ pub(crate) struct Decoded<'a> {
 /// is ANSI (`ansi`, Windows-1252 by default). UTF-16BE with a BOM is also accepted (Windows would
 /// not; it is cheap and unambiguous). Then Ctrl-Z ends the text and NUL becomes a blank
 /// (inf-behaviour.md C37–C42, H).
-pub(crate) fn decode<'a>(bytes: &'a [u8], ansi: &'static Encoding) -> Decoded<'a> {
+///
+/// Text that must be converted is written into `scratch`, a buffer reused between parses; ASCII
+/// and valid UTF-8 text is borrowed from `bytes`.
+pub(crate) fn decode<'a>(
+    bytes: &'a [u8],
+    ansi: &'static Encoding,
+    scratch: &'a mut Vec<u8>,
+) -> Decoded<'a> {
     let (encoding, body, odd_utf16) = classify(bytes);
-    let (text, malformed) = match encoding {
-        TextEncoding::Utf16LeBom | TextEncoding::Utf16Le => {
-            let (t, bad) = UTF_16LE.decode_without_bom_handling(body);
-            (t, bad)
-        }
-        TextEncoding::Utf16BeBom => UTF_16BE.decode_without_bom_handling(body),
-        TextEncoding::Utf8Bom => UTF_8.decode_without_bom_handling(body),
-        TextEncoding::Ansi => ansi.decode_without_bom_handling(body),
+    let enc = match encoding {
+        TextEncoding::Utf16LeBom | TextEncoding::Utf16Le => UTF_16LE,
+        TextEncoding::Utf16BeBom => UTF_16BE,
+        TextEncoding::Utf8Bom => UTF_8,
+        TextEncoding::Ansi => ansi,
     };
+    let (text, malformed) = decode_body(enc, body, scratch);
     let (text, cr_only) = normalize(text);
     Decoded {
         text,
@@ -57,6 +62,41 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], ansi: &'static Encoding) -> Decoded<'a
         odd_utf16,
         malformed,
         cr_only,
+    }
+}
+
+/// `enc.decode_without_bom_handling(body)`, but converting into `scratch` (kept at least as long
+/// as any text it held, so it is zeroed only when it grows).
+fn decode_body<'a>(
+    enc: &'static Encoding,
+    body: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> (Cow<'a, str>, bool) {
+    let borrowable = if enc == UTF_8 {
+        Encoding::utf8_valid_up_to(body) == body.len()
+    } else {
+        enc.is_ascii_compatible() && Encoding::ascii_valid_up_to(body) == body.len()
+    };
+    if let Some(text) = borrowable.then(|| std::str::from_utf8(body).ok()).flatten() {
+        return (Cow::Borrowed(text), false);
+    }
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let Some(max) = decoder.max_utf8_buffer_length(body.len()) else {
+        return enc.decode_without_bom_handling(body);
+    };
+    if scratch.len() < max {
+        scratch.resize(max, 0);
+    }
+    let (result, read, written, malformed) = decoder.decode_to_utf8(body, scratch, true);
+    let text = scratch
+        .get(..written)
+        .and_then(|b| std::str::from_utf8(b).ok());
+    match text {
+        Some(text) if result == encoding_rs::CoderResult::InputEmpty && read == body.len() => {
+            (Cow::Borrowed(text), malformed)
+        }
+        // Cannot happen with the room reserved; decode the plain way if it ever does.
+        _ => enc.decode_without_bom_handling(body),
     }
 }
 
@@ -89,6 +129,12 @@ fn classify(bytes: &[u8]) -> (TextEncoding, &[u8], bool) {
 /// file that has no LF at all. All three replace ASCII by ASCII, so the text stays valid UTF-8.
 fn normalize(text: Cow<'_, str>) -> (Cow<'_, str>, bool) {
     let mut text = text;
+    if !has_nul_or_ctrl_z(text.as_bytes()) {
+        let cr_only = !text.contains('\n') && text.contains('\r');
+        if !cr_only {
+            return (text, false);
+        }
+    }
     if let Some(end) = text.find('\x1A') {
         // inf-behaviour.md H and C37: Ctrl-Z (0x1A) is the end of the file.
         match &mut text {
@@ -108,6 +154,24 @@ fn normalize(text: Cow<'_, str>) -> (Cow<'_, str>, bool) {
         text = Cow::Owned(text.replace('\r', "\n"));
     }
     (text, cr_only)
+}
+
+/// Whether `bytes` holds a NUL or a Ctrl-Z, eight bytes at a time.
+fn has_nul_or_ctrl_z(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Classic zero-byte test: a byte of `x` is zero iff its high bit survives here.
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        if has_zero(w) || has_zero(w ^ (ONES * 0x1A)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b == 0 || b == 0x1A)
 }
 
 /// The statistics of `RtlIsTextUnicode` (all tests enabled), on at most the first 256 code units,

@@ -153,7 +153,8 @@ pub fn parse(bytes: &[u8]) -> Inf {
 
 /// Parses an INF file. Never fails and never panics.
 pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
-    let decoded = decode::decode(bytes, opts.ansi);
+    let mut scratch = SCRATCH.try_with(|s| s.take()).unwrap_or_default();
+    let decoded = decode::decode(bytes, opts.ansi, &mut scratch.decoded);
     let mut diagnostics = Vec::new();
     if decoded.odd_utf16 {
         diagnostics.push(Diagnostic {
@@ -187,8 +188,9 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
             message: "lines end with CR only: read CR as the line end (windows reads such a file as one line)".into(),
         });
     }
-    let mut tokens = SCRATCH.try_with(|s| s.take()).unwrap_or_default();
-    let lexed = lexer::lex(&decoded.text, &mut tokens);
+    let lexed = lexer::lex(&decoded.text, &mut scratch.tokens);
+    let encoding = decoded.encoding;
+    drop(decoded);
     diagnostics.extend(lexed.diagnostics);
     let mut sections = lexed.sections;
     let open_error = lexed.open_error;
@@ -216,20 +218,21 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
         None => None,
     };
 
-    build_lines(&mut sections, &tokens, opts);
-    if tokens.arena.capacity() <= SCRATCH_KEEP_BYTES
-        && tokens.fields.capacity() <= SCRATCH_KEEP_ITEMS
-        && tokens.lines.capacity() <= SCRATCH_KEEP_ITEMS
+    build_lines(&mut sections, &scratch.tokens, opts);
+    if scratch.decoded.len() <= SCRATCH_KEEP_BYTES
+        && scratch.tokens.arena.capacity() <= SCRATCH_KEEP_BYTES
+        && scratch.tokens.fields.capacity() <= SCRATCH_KEEP_ITEMS
+        && scratch.tokens.lines.capacity() <= SCRATCH_KEEP_ITEMS
     {
         // Ignoring the error: during thread teardown the buffers are simply dropped.
-        let _ = SCRATCH.try_with(|s| s.replace(tokens));
+        let _ = SCRATCH.try_with(|s| s.replace(scratch));
     }
 
     let mut inf = Inf {
         sections,
         diagnostics,
         open_error,
-        encoding: decoded.encoding,
+        encoding,
     };
     // Which error Windows reports first: the tokenizer's (it stops there), then a missing
     // signature (A1: a file of garbage without [Version] is ERROR_WRONG_INF_STYLE, not
@@ -248,8 +251,16 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
 }
 
 thread_local! {
-    /// The lexer's buffers, reused by the next parse on this thread.
-    static SCRATCH: std::cell::RefCell<lexer::Tokens> = std::cell::RefCell::default();
+    /// Buffers reused by the next parse on this thread.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// The decoded text and the lexer's tokens of the last parse, kept for their buffers.
+#[derive(Default)]
+struct Scratch {
+    /// Text converted from UTF-16 or a non-ASCII code page (the first bytes are the last text).
+    decoded: Vec<u8>,
+    tokens: lexer::Tokens,
 }
 
 /// Largest scratch buffers kept between parses (a hostile file should not pin its memory).
@@ -269,23 +280,59 @@ fn build_lines(sections: &mut [Section], tokens: &lexer::Tokens, opts: &ParseOpt
         section.lines = Vec::with_capacity(count);
     }
     let table = strings::StringTable::new(sections, tokens, opts);
-    let expand =
-        |raw: &str| strings::substitute(raw, &table, opts).unwrap_or_else(|| raw.to_owned());
+    let mut percents = Percents::new(&tokens.arena);
+    let mut expand = |range: &std::ops::Range<usize>| {
+        let raw = tokens.text(range.clone());
+        if percents.any_in(range) {
+            strings::substitute(raw, &table, opts).unwrap_or_else(|| raw.to_owned())
+        } else {
+            raw.to_owned()
+        }
+    };
     for raw in &tokens.lines {
         let Some(section) = sections.get_mut(raw.section) else {
             continue;
         };
-        let key = raw.key.clone().map(|k| expand(tokens.text(k)));
-        let fields = tokens
-            .fields_of(raw)
-            .iter()
-            .map(|f| expand(tokens.text(f.clone())))
-            .collect();
+        let key = raw.key.as_ref().map(&mut expand);
+        let fields = tokens.fields_of(raw).iter().map(&mut expand).collect();
         section.lines.push(Line {
             key,
             fields,
             line: raw.line,
         });
+    }
+}
+
+/// Answers "does this token hold a `%`" for tokens asked about in arena order, with one
+/// `memchr` pass over the whole arena instead of a scan per token.
+struct Percents<'t> {
+    arena: &'t str,
+    /// The first `%` at or after `searched`, or the arena's length.
+    next: usize,
+    searched: usize,
+}
+
+impl<'t> Percents<'t> {
+    fn new(arena: &'t str) -> Self {
+        Percents {
+            arena,
+            next: arena.find('%').unwrap_or(arena.len()),
+            searched: 0,
+        }
+    }
+
+    fn any_in(&mut self, range: &std::ops::Range<usize>) -> bool {
+        if range.start < self.searched {
+            // Out of order (never, as the lexer writes tokens in order): plain scan.
+            let text = self.arena.get(range.clone()).unwrap_or_default();
+            return text.contains('%');
+        }
+        if self.next < range.start {
+            let rest = self.arena.get(range.start..).unwrap_or_default();
+            self.next = range.start + rest.find('%').unwrap_or(rest.len());
+            self.searched = range.start;
+        }
+        self.next < range.end
     }
 }
 
