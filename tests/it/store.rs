@@ -33,7 +33,14 @@ fn add_query_list_show_verify_on_the_fixture_packages() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = tmp.path().join("store");
     let fx = fixtures();
-    let report = json(&run(&["store", "add", s(&store), s(&fx), "--json"]));
+    let out = run(&["store", "add", s(&store), s(&fx), "--json"]);
+    // stderr is not a terminal here: no progress bar, and no warnings at the default level.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
     assert_eq!(report["added"].as_array().map(Vec::len), Some(4));
     assert_eq!(report["files_deduplicated"], 1);
     assert_eq!(report["incomplete"].as_array().map(Vec::len), Some(1));
@@ -121,6 +128,15 @@ fn add_query_list_show_verify_on_the_fixture_packages() {
     let bad = run(&["store", "verify", s(&store)]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stdout).contains("problem: "));
+}
+
+#[test]
+fn a_missing_source_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = tmp.path().join("no-such-folder");
+    let out = run(&["store", "add", s(&tmp.path().join("store")), s(&missing)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-folder"));
 }
 
 #[test]
