@@ -498,7 +498,18 @@ impl Index {
     /// in the order they were added (package, then INF order).
     pub fn lookup(&self, id: &str) -> Result<Vec<DriverNode>, IndexError> {
         let key = normalize_id(id);
-        let Some(value) = self.fst.get(key.as_bytes()) else {
+        // The fst's bytes are covered by the body checksum, which `open` does not read (that
+        // would touch the whole file on every query). fst trusts its own bytes, so a damaged
+        // region could panic inside it: contain that and report a damaged index instead.
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.fst.get(key.as_bytes())
+        }))
+        .map_err(|_| IndexError::Corrupt {
+            path: self.path.clone(),
+            what: "fst",
+            detail: "the ID map is damaged (run `infuse store verify`)".into(),
+        })?;
+        let Some(value) = found else {
             return Ok(Vec::new());
         };
         let first = value >> 24;
