@@ -385,6 +385,11 @@ fn nodes_carry_what_ranking_needs() {
     let stor = index.lookup("pci\\ven_1af4&dev_1004").expect("lookup");
     assert_eq!(stor[0].match_kind, MatchKind::CompatibleId(0));
     assert!(stor[0].boot_critical.boot_start_service && stor[0].boot_critical.storage_class);
+    let inf = store.inf_bytes(&stor[0].package.id).expect("stored inf");
+    assert_eq!(
+        inf,
+        std::fs::read(src.join("vstor/vstor.inf")).expect("fixture inf")
+    );
     let lpc = index.lookup("PCI\\VEN_8086&CC_0601").expect("lookup");
     assert_eq!(lpc[0].install_section.as_deref(), Some("Needs_NO_DRV"));
     assert_eq!(lpc[0].id, normalize_id("pci\\ven_8086&cc_0601"));

@@ -32,6 +32,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! To re-read a package's INF (for its model, e.g. to explain a choice), use
+//! [`Store::inf_bytes`] with `node.package.id`.
+//!
 //! [`Index::lookup`] normalizes the ID ([`normalize_id`]) and reads only that ID's postings,
 //! records and strings. Every node carries its [`PackageInfo`]; incomplete packages
 //! (`complete == false`) are indexed so that `match` can explain them, but must never be injected.

@@ -517,6 +517,21 @@ impl Store {
         Ok((manifest, nodes))
     }
 
+    /// The stored bytes of package `id`'s INF (to re-read its model, e.g. for `--explain`).
+    pub fn inf_bytes(&self, id: &str) -> Result<Vec<u8>, StoreError> {
+        let m = self.show(id)?;
+        let hash = m
+            .files
+            .iter()
+            .find(|f| f.role == FileRole::Inf)
+            .and_then(|f| f.sha256.clone())
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| StoreError::NoPackage {
+                name: format!("{id} (its manifest names no stored INF)"),
+            })?;
+        Ok(fs_err::read(self.object_path(&hash))?)
+    }
+
     /// The driver nodes of package `id` (`packages/<id>.nodes`).
     pub fn nodes(&self, id: &str) -> Result<Vec<NodeEntry>, StoreError> {
         let path = self.nodes_path(id);
