@@ -21,7 +21,8 @@
 //!
 //! A query reads the header, walks the fst for one key, then reads only that key's postings,
 //! their records and the strings they name: a cold process touches a handful of pages.
-//! **Invariant:** every offset read from the file goes through [`Index::bytes`].
+//! **Invariant:** every offset read from the file goes through `Index::bytes`, the one checked
+//! accessor.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
