@@ -251,6 +251,16 @@ fn synthetic() {
 }
 
 fn main() {
-    corpus();
-    synthetic();
+    // `cargo bench --bench store -- corpus|synthetic` runs one part; no argument runs both.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |part: &str| only.is_empty() || only.iter().any(|a| a == part);
+    if wants("corpus") {
+        corpus();
+    }
+    if wants("synthetic") {
+        synthetic();
+    }
 }
