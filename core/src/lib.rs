@@ -7,6 +7,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
+pub mod demo;
 pub mod hive;
 pub mod hwid;
 pub mod rank;

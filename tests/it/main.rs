@@ -1,6 +1,7 @@
 //! End-to-end tests through the real `infuse` binary and independent oracles, one binary with a
 //! module per area.
 
+mod demo;
 mod inf;
 mod inf_oracle;
 mod matching;

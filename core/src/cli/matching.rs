@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use super::scan::SourceArgs;
 use crate::rank::store::StoreMatcher;
-use crate::rank::{Candidate, DeviceMatch, MatchReport, SignatureRules, Summary, Target, Verdict};
+use crate::rank::{Candidate, DeviceMatch, MatchReport, SignatureRules, Target, Verdict};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct MatchArgs {
@@ -65,28 +65,15 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
     let inv = a.source.load()?;
     let matcher = StoreMatcher::open_with(&a.store, !a.no_cache)
         .with_context(|| format!("cannot open the store {}", a.store.display()))?;
-    let mut devices = Vec::with_capacity(inv.devices.len());
-    for d in inv
-        .devices
-        .iter()
-        .filter(|d| !d.hardware_ids.is_empty() || !d.compatible_ids.is_empty())
-    {
-        devices.push(
-            matcher
-                .match_device(d, &target, a.signature_rules)
-                .with_context(|| format!("matching {}", d.instance_id))?,
-        );
-    }
-    matcher.save_cache();
-    let summary = Summary::of(&devices);
-    let report = MatchReport {
+    let report = MatchReport::build(
+        &matcher,
+        &inv,
         target,
-        signature_rules: a.signature_rules.describe(),
-        source: inv.source.clone(),
-        store: a.store.display().to_string(),
-        devices,
-        summary,
-    };
+        a.signature_rules,
+        a.store.display().to_string(),
+    )?;
+    matcher.save_cache();
+    let summary = report.summary;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if a.json {
@@ -163,7 +150,11 @@ fn write_device(out: &mut impl Write, m: &DeviceMatch, explain: bool) -> std::io
     Ok(())
 }
 
-fn write_text(out: &mut impl Write, r: &MatchReport, explain: bool) -> std::io::Result<()> {
+pub(crate) fn write_text(
+    out: &mut impl Write,
+    r: &MatchReport,
+    explain: bool,
+) -> std::io::Result<()> {
     writeln!(out, "# target: {}", r.target)?;
     writeln!(out, "# signature rules: {}", r.signature_rules)?;
     writeln!(out, "# devices: {}; store: {}", r.source, r.store)?;

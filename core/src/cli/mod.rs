@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod inf;
 mod matching;
 mod reg;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the embedded demo: build a store from the bundled packages and match a demo machine.
+    Demo(demo::DemoArgs),
     /// Read INF files the way Windows' SetupAPI does.
     #[command(subcommand)]
     Inf(inf::InfCommand),
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Inf(c) => inf::run(c),
         Command::Store(c) => store::run(c),
         Command::Scan(a) => scan::run(a),

@@ -82,5 +82,34 @@ pub struct MatchReport {
     pub summary: Summary,
 }
 
+impl MatchReport {
+    /// Ranks every device of `inventory` that has an ID against the store behind `matcher`.
+    pub fn build(
+        matcher: &store::StoreMatcher,
+        inventory: &crate::hwid::Inventory,
+        target: Target,
+        rules: SignatureRules,
+        store_label: String,
+    ) -> Result<MatchReport, store::MatchError> {
+        let mut devices = Vec::with_capacity(inventory.devices.len());
+        for d in inventory
+            .devices
+            .iter()
+            .filter(|d| !d.hardware_ids.is_empty() || !d.compatible_ids.is_empty())
+        {
+            devices.push(matcher.match_device(d, &target, rules)?);
+        }
+        let summary = Summary::of(&devices);
+        Ok(MatchReport {
+            target,
+            signature_rules: rules.describe(),
+            source: inventory.source.clone(),
+            store: store_label,
+            devices,
+            summary,
+        })
+    }
+}
+
 #[cfg(test)]
 mod golden;
