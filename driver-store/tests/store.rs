@@ -427,3 +427,43 @@ fn flipped_bytes_in_the_index_body_never_panic_a_query() {
     assert!(errors > 0, "some flips must be detected");
     std::fs::write(&path, &good).expect("restore");
 }
+
+#[test]
+fn fixture_packages_index_the_same_in_every_encoding() {
+    // STYLE.md: every INF fixture also runs as CRLF, LF, UTF-16LE with BOM and UTF-8 with BOM.
+    let mut first: std::collections::HashMap<&str, Vec<infuse_driver_store::store::NodeEntry>> =
+        std::collections::HashMap::new();
+    for variant in ["lf", "crlf", "utf-16le-bom", "utf-8-bom"] {
+        let (_tmp, src, store) = setup();
+        for pkg in ["vstor", "cnet", "cchip"] {
+            let inf = src.join(pkg).join(format!("{pkg}.inf"));
+            let lf = std::fs::read_to_string(&inf)
+                .expect("inf")
+                .replace("\r\n", "\n");
+            let crlf = lf.replace('\n', "\r\n");
+            let bytes: Vec<u8> = match variant {
+                "lf" => lf.into_bytes(),
+                "crlf" => crlf.into_bytes(),
+                "utf-16le-bom" => [0xFF, 0xFE]
+                    .into_iter()
+                    .chain(crlf.encode_utf16().flat_map(u16::to_le_bytes))
+                    .collect(),
+                _ => [0xEF, 0xBB, 0xBF]
+                    .into_iter()
+                    .chain(crlf.into_bytes())
+                    .collect(),
+            };
+            std::fs::write(&inf, bytes).expect("rewrite inf");
+            let r = add(&store, &[src.join(pkg)]);
+            assert!(
+                r.incomplete.is_empty(),
+                "{variant} {pkg}: {:?}",
+                r.diagnostics
+            );
+            let nodes = store.nodes(&r.added[0]).expect("nodes");
+            assert!(!nodes.is_empty(), "{variant} {pkg}");
+            let want = first.entry(pkg).or_insert_with(|| nodes.clone());
+            assert_eq!(want, &nodes, "{variant} {pkg}");
+        }
+    }
+}
