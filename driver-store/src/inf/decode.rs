@@ -45,7 +45,7 @@ pub(crate) struct Decoded<'a> {
 pub(crate) fn decode<'a>(
     bytes: &'a [u8],
     ansi: &'static Encoding,
-    scratch: &'a mut Vec<u8>,
+    scratch: &'a mut String,
 ) -> Decoded<'a> {
     let (encoding, body, odd_utf16) = classify(bytes);
     let enc = match encoding {
@@ -66,11 +66,11 @@ pub(crate) fn decode<'a>(
 }
 
 /// `enc.decode_without_bom_handling(body)`, but converting into `scratch` (kept at least as long
-/// as any text it held, so it is zeroed only when it grows).
+/// as any text it held, so it is filled only when it grows).
 fn decode_body<'a>(
     enc: &'static Encoding,
     body: &'a [u8],
-    scratch: &'a mut Vec<u8>,
+    scratch: &'a mut String,
 ) -> (Cow<'a, str>, bool) {
     let borrowable = if enc == UTF_8 {
         Encoding::utf8_valid_up_to(body) == body.len()
@@ -85,13 +85,10 @@ fn decode_body<'a>(
         return enc.decode_without_bom_handling(body);
     };
     if scratch.len() < max {
-        scratch.resize(max, 0);
+        scratch.extend(std::iter::repeat_n('\0', max - scratch.len()));
     }
-    let (result, read, written, malformed) = decoder.decode_to_utf8(body, scratch, true);
-    let text = scratch
-        .get(..written)
-        .and_then(|b| std::str::from_utf8(b).ok());
-    match text {
+    let (result, read, written, malformed) = decoder.decode_to_str(body, scratch, true);
+    match scratch.get(..written) {
         Some(text) if result == encoding_rs::CoderResult::InputEmpty && read == body.len() => {
             (Cow::Borrowed(text), malformed)
         }

@@ -247,6 +247,27 @@ impl Lexer<'_> {
                 <= MAX_FIELD_LEN
     }
 
+    /// The end of the blanks at `p` when they sit inside a key or a value: spaces and tabs
+    /// followed by a [`PLAIN`] byte on the same line, where `TRAILING_SPACES` would return to
+    /// this state and the token would go on with them. Same conditions as
+    /// [`Self::literal_backslash`] for the token to come out identical.
+    #[inline(always)]
+    fn inner_blanks_end(&self, p: usize) -> Option<usize> {
+        let rest = self.bytes.get(p..).unwrap_or_default();
+        let q = p + rest
+            .iter()
+            .position(|&c| c != b' ' && c != b'\t')
+            .unwrap_or(rest.len());
+        let inside = q > p
+            && self.bytes.get(q).is_some_and(|&c| PLAIN[usize::from(c)])
+            && self.depth < self.stack.len()
+            && self.token_units.is_none()
+            && self.out.arena.len().saturating_sub(self.token_start)
+                + (q + 1).saturating_sub(self.start)
+                <= MAX_FIELD_LEN;
+        inside.then_some(q)
+    }
+
     fn push_state(&mut self, s: State) {
         if let Some(slot) = self.stack.get_mut(self.depth) {
             *slot = s;
@@ -517,6 +538,9 @@ impl Lexer<'_> {
                     if space_len(self.text, p) == 0 {
                         p += 1;
                         token_end = p;
+                    } else if let Some(q) = self.inner_blanks_end(p) {
+                        // Left pending: the text after them extends `token_end` past them.
+                        p = q;
                     } else {
                         self.push_token(p);
                         self.push_state(State::KeyName);
@@ -581,6 +605,9 @@ impl Lexer<'_> {
                     if space_len(self.text, p) == 0 {
                         p += 1;
                         token_end = p;
+                    } else if let Some(q) = self.inner_blanks_end(p) {
+                        // Left pending: the text after them extends `token_end` past them.
+                        p = q;
                     } else {
                         self.push_token(p);
                         self.push_state(State::ValueName);
@@ -708,8 +735,15 @@ impl Lexer<'_> {
     }
 
     fn comment_state(&mut self, pos: usize) -> Option<usize> {
-        let rest = self.bytes.get(pos..).unwrap_or_default();
-        let p = pos + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        // `pos` follows an ASCII `;` or `]`, so it is a char boundary and `find` (a memchr)
+        // applies; the byte loop is only a safety net.
+        let p = match self.text.get(pos..) {
+            Some(rest) => pos + rest.find('\n').unwrap_or(rest.len()),
+            None => {
+                let rest = self.bytes.get(pos..).unwrap_or_default();
+                pos + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
+            }
+        };
         self.pop_state();
         Some(p)
     }

@@ -259,7 +259,7 @@ thread_local! {
 #[derive(Default)]
 struct Scratch {
     /// Text converted from UTF-16 or a non-ASCII code page (the first bytes are the last text).
-    decoded: Vec<u8>,
+    decoded: String,
     tokens: lexer::Tokens,
 }
 
