@@ -94,7 +94,7 @@ enum Loaded {
 }
 
 /// Packages per write chunk (bounds memory; one durability barrier per chunk).
-const CHUNK: usize = 256;
+const CHUNK: usize = 64;
 
 /// Reads, parses and hashes `work` on `threads` threads; results in `work` order.
 fn load_parallel(
