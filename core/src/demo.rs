@@ -99,7 +99,7 @@ pub fn run(dir: &Path) -> Result<DemoReport, DemoError> {
 
     let inventory = profile::read(&profile_path)?;
     let target = Target::parse(OS, ARCH, None, None)?;
-    let matcher = StoreMatcher::open_with(&store_dir, false)?;
+    let matcher = StoreMatcher::open(&store_dir)?;
     let matching = MatchReport::build(
         &matcher,
         &inventory,

@@ -171,6 +171,7 @@ fn synthetic() {
                 complete: true,
                 unstamped: false,
             },
+            lines: Vec::new(),
             nodes: (0..per)
                 .map(|e| {
                     let (ven, dev, sub) = (rng.next() & 0xFFFF, rng.next() & 0xFFFF, rng.next());

@@ -47,9 +47,6 @@ pub(crate) struct MatchArgs {
     /// Exit with status 2 unless every boot-critical device has a driver.
     #[arg(long)]
     require_boot: bool,
-    /// Neither read nor write the per-user cache of Manufacturer lines (see ARCHITECTURE.md).
-    #[arg(long)]
-    no_cache: bool,
 }
 
 /// Exit status when coverage is short of a `--require-*` flag.
@@ -63,7 +60,7 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
         a.suite_mask.as_deref(),
     )?;
     let inv = a.source.load()?;
-    let matcher = StoreMatcher::open_with(&a.store, !a.no_cache)
+    let matcher = StoreMatcher::open(&a.store)
         .with_context(|| format!("cannot open the store {}", a.store.display()))?;
     let report = MatchReport::build(
         &matcher,
@@ -72,7 +69,6 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
         a.signature_rules,
         a.store.display().to_string(),
     )?;
-    matcher.save_cache();
     let summary = report.summary;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

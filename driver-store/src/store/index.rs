@@ -11,13 +11,21 @@
 //! | 32 | 16 | postings region: offset, length — 8-byte postings `record u32, match u16, 0u16` |
 //! | 48 | 16 | records region: offset, count — 48-byte driver-node records |
 //! | 64 | 16 | packages region: offset, count — 32-byte package records |
-//! | 80 | 16 | strings region: offset, length — `len u32` + UTF-8 bytes, referenced by offset |
+//! | 80 | 16 | strings region: offset, length — `len u32` + bytes, referenced by offset |
 //! | 96 | 32 | sha256 of everything after the header (checked by `verify`, not by `open`) |
 //! | 128 | 32 | state: hash of the package manifests the index was built from |
 //! | 160 | 8 | number of distinct IDs |
 //! | 168 | 8 | reserved (0) |
 //! | 176 | 8 | first 8 bytes of sha256(header[0..176]) (checked by `open`) |
 //! | 184 | 8 | reserved (0) |
+//!
+//! A package record is eight u32 words: id, INF name, source, class, class GUID, provider (string
+//! offsets, `u32::MAX` for none), flags (bit 0 complete, bit 1 unstamped), and the offset of its
+//! Manufacturer-line blob in the strings region (`u32::MAX` when the INF has none). The blob is
+//! u32 words: a line count, then per line `line, models base, n decorations, n sections`,
+//! the decorations (string offsets, as written, in order) and the sections (`name, empty`).
+//! Ranking reads a package's blob only when one of its nodes is a candidate (§3.3 needs every
+//! decoration of the node's line and which Models sections are empty).
 //!
 //! A query reads the header, walks the fst for one key, then reads only that key's postings,
 //! their records and the strings they name: a cold process touches a handful of pages.
@@ -35,7 +43,7 @@ use sha2::{Digest, Sha256};
 use crate::inf::model::{Arch, BootCritical, Decoration, DriverVer};
 
 /// Bumped on any change to the layout above.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// Name of the index file inside a store directory.
 pub const INDEX_FILE: &str = "index.bin";
 
@@ -165,11 +173,36 @@ pub struct DriverNode {
     pub boot_critical: BootCritical,
 }
 
-/// Builder input: one package and its nodes (also what the store keeps per package).
+/// Builder input: one package, its nodes and its Manufacturer lines (also what the store keeps
+/// per package).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageEntry {
     pub info: PackageInfo,
     pub nodes: Vec<NodeEntry>,
+    pub lines: Vec<ManufacturerLine>,
+}
+
+/// One `[Manufacturer]` line as ranking needs it to choose the line's Models section
+/// (windows-driver-internals.md §3.3): every decoration it lists and which sections are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManufacturerLine {
+    /// 1-based line of the entry (the [`DriverNode::manufacturer_line`] of its nodes).
+    pub line: u32,
+    /// The Models base name (`VirtioScsi`).
+    pub models_base: String,
+    /// The TargetOSVersion decorations listed on the line, as written, in order (the parser
+    /// already dropped the ones it could not read, rule d).
+    pub decorations: Vec<String>,
+    /// The Models sections the INF has for the line: name as written, and whether it has no
+    /// entries (an empty section excludes the OS it applies to, rule g).
+    pub sections: Vec<ModelsSection>,
+}
+
+/// A Models section of a Manufacturer line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelsSection {
+    pub name: String,
+    pub empty: bool,
 }
 
 /// Builder input: one driver node before its IDs are split into postings.
@@ -214,7 +247,7 @@ pub fn build(packages: &[PackageEntry], state: [u8; 32]) -> Result<Vec<u8>, fst:
             strings.opt(i.class_guid.as_deref()),
             strings.opt(i.provider.as_deref()),
             u32::from(i.complete) | (u32::from(i.unstamped) << 1),
-            0,
+            lines_blob(&mut strings, &pkg.lines),
         ] {
             package_bytes.extend_from_slice(&s.to_le_bytes());
         }
@@ -316,6 +349,28 @@ pub fn build(packages: &[PackageEntry], state: [u8; 32]) -> Result<Vec<u8>, fst:
     Ok(out)
 }
 
+/// The Manufacturer-line blob of a package (layout in the module docs), `NONE` when it has none.
+fn lines_blob(strings: &mut StringTable, lines: &[ManufacturerLine]) -> u32 {
+    if lines.is_empty() {
+        return NONE;
+    }
+    let mut words = vec![lines.len() as u32];
+    for l in lines {
+        words.extend([
+            l.line,
+            strings.put(&l.models_base),
+            l.decorations.len() as u32,
+            l.sections.len() as u32,
+        ]);
+        words.extend(l.decorations.iter().map(|d| strings.put(d)));
+        for s in &l.sections {
+            words.extend([strings.put(&s.name), u32::from(s.empty)]);
+        }
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    strings.put_bytes(&bytes)
+}
+
 #[derive(Default)]
 struct StringTable {
     bytes: Vec<u8>,
@@ -336,6 +391,14 @@ impl StringTable {
     }
     fn opt(&mut self, s: Option<&str>) -> u32 {
         s.map_or(NONE, |s| self.put(s))
+    }
+    /// Appends bytes that are not a string (never shared).
+    fn put_bytes(&mut self, b: &[u8]) -> u32 {
+        let off = self.bytes.len() as u32;
+        self.bytes
+            .extend_from_slice(&(b.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(b);
+        off
     }
 }
 
@@ -557,6 +620,63 @@ impl Index {
         })
     }
 
+    /// The Manufacturer lines of the package at `index`, in INF order (read only when asked:
+    /// ranking needs them for packages with a candidate).
+    pub fn manufacturer_lines(&self, index: u32) -> Result<Vec<ManufacturerLine>, IndexError> {
+        let b = self.bytes(
+            "package",
+            (self.packages.0, self.packages.1 * PACKAGE_LEN as u64),
+            u64::from(index) * PACKAGE_LEN as u64 + 28,
+            4,
+        )?;
+        let off = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if off == NONE {
+            return Ok(Vec::new());
+        }
+        let corrupt = |detail: String| IndexError::Corrupt {
+            path: self.path.clone(),
+            what: "manufacturer lines",
+            detail: format!("package {index}: {detail}"),
+        };
+        let blob = self.blob(off)?;
+        let mut words = blob
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        let mut next = || {
+            words
+                .next()
+                .ok_or_else(|| corrupt("the blob ends early".into()))
+        };
+        let count = next()?;
+        // Each line takes at least 4 words: a count above what the blob holds is damage.
+        if u64::from(count) * 16 > blob.len() as u64 {
+            return Err(corrupt(format!("{count} lines in {} bytes", blob.len())));
+        }
+        let mut out = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let (line, base, decs, secs) = (next()?, next()?, next()?, next()?);
+            let decorations = (0..decs)
+                .map(|_| self.string(next()?))
+                .collect::<Result<Vec<_>, _>>()?;
+            let sections = (0..secs)
+                .map(|_| {
+                    let (name, empty) = (next()?, next()?);
+                    Ok(ModelsSection {
+                        name: self.string(name)?,
+                        empty: empty != 0,
+                    })
+                })
+                .collect::<Result<Vec<_>, IndexError>>()?;
+            out.push(ManufacturerLine {
+                line,
+                models_base: self.string(base)?,
+                decorations,
+                sections,
+            });
+        }
+        Ok(out)
+    }
+
     /// Every package, in index order.
     pub fn packages(&self) -> Result<Vec<PackageInfo>, IndexError> {
         (0..self.packages.1 as u32)
@@ -597,6 +717,9 @@ impl Index {
                 what: "fst",
                 detail: e.to_string(),
             })?;
+        for pkg in 0..self.packages.1 as u32 {
+            self.manufacturer_lines(pkg)?;
+        }
         let mut packages = HashMap::new();
         for rec in 0..self.records.1 as u32 {
             self.node(rec, &mut packages)?;
@@ -684,10 +807,14 @@ impl Index {
         self.string(off).map(Some)
     }
 
-    fn string(&self, off: u32) -> Result<String, IndexError> {
+    fn blob(&self, off: u32) -> Result<&[u8], IndexError> {
         let len = self.bytes("string", self.strings, u64::from(off), 4)?;
         let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
-        let s = self.bytes("string", self.strings, u64::from(off) + 4, u64::from(len))?;
+        self.bytes("string", self.strings, u64::from(off) + 4, u64::from(len))
+    }
+
+    fn string(&self, off: u32) -> Result<String, IndexError> {
+        let s = self.blob(off)?;
         String::from_utf8(s.to_vec()).map_err(|_| IndexError::Corrupt {
             path: self.path.clone(),
             what: "string",
@@ -717,5 +844,124 @@ impl Index {
         let start = usize::try_from(region.0 + offset).map_err(|_| oob())?;
         let stop = usize::try_from(region.0 + end).map_err(|_| oob())?;
         self.map.get(start..stop).ok_or_else(oob)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(line: u32, base: &str, decs: &[&str], sections: &[(&str, bool)]) -> ManufacturerLine {
+        ManufacturerLine {
+            line,
+            models_base: base.into(),
+            decorations: decs.iter().map(|d| (*d).into()).collect(),
+            sections: sections
+                .iter()
+                .map(|(n, e)| ModelsSection {
+                    name: (*n).into(),
+                    empty: *e,
+                })
+                .collect(),
+        }
+    }
+
+    fn package(id: &str, lines: Vec<ManufacturerLine>) -> PackageEntry {
+        PackageEntry {
+            info: PackageInfo {
+                id: id.into(),
+                inf_name: format!("{id}.inf"),
+                source: "/src".into(),
+                class: None,
+                class_guid: None,
+                provider: None,
+                complete: true,
+                unstamped: false,
+            },
+            nodes: Vec::new(),
+            lines,
+        }
+    }
+
+    fn open(bytes: &[u8]) -> (tempfile::TempDir, Index) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(INDEX_FILE);
+        std::fs::write(&path, bytes).expect("write index");
+        let index = Index::open_file(&path).expect("open index");
+        (dir, index)
+    }
+
+    #[test]
+    fn manufacturer_lines_round_trip_per_package() {
+        let a = vec![
+            // Rule g of windows-driver-internals.md §3.3 needs the empty flag kept per section.
+            line(
+                12,
+                "Nic",
+                &["NTamd64", "NTamd64.10.0...19041", "NTarm64.10.0...22000"],
+                &[("Nic.NTamd64", false), ("nic.ntamd64.10.0...19041", true)],
+            ),
+            line(13, "Nic", &[], &[("Nic", false)]),
+        ];
+        let c = vec![line(7, "Other", &["NTx86"], &[])];
+        let packages = [
+            package("a", a.clone()),
+            package("b", Vec::new()),
+            package("c", c.clone()),
+        ];
+        let bytes = build(&packages, [0; 32]).expect("build");
+        let (_dir, index) = open(&bytes);
+        assert_eq!(index.manufacturer_lines(0).expect("a"), a);
+        assert_eq!(index.manufacturer_lines(1).expect("b"), Vec::new());
+        assert_eq!(index.manufacturer_lines(2).expect("c"), c);
+        assert!(matches!(
+            index.manufacturer_lines(3),
+            Err(IndexError::OutOfBounds { .. })
+        ));
+        index.verify().expect("verify");
+    }
+
+    #[test]
+    fn damaged_line_blob_is_an_error() {
+        let packages = [package(
+            "a",
+            vec![line(3, "M", &["NTamd64"], &[("M.NTamd64", false)])],
+        )];
+        let mut bytes = build(&packages, [0; 32]).expect("build");
+        let u64_at =
+            |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let pkg_region = u64_at(&bytes, 64) as usize;
+        let strings = u64_at(&bytes, 80) as usize;
+        let blob = u32::from_le_bytes(
+            bytes[pkg_region + 28..pkg_region + 32]
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
+        // The line count (first word after the blob's length) claims far more than the blob holds.
+        let count = strings + blob + 4;
+        bytes[count..count + 4].copy_from_slice(&1000u32.to_le_bytes());
+        let (_dir, index) = open(&bytes);
+        let err = index.manufacturer_lines(0).expect_err("damaged blob");
+        assert!(
+            err.to_string().contains("1000 lines in"),
+            "unexpected error: {err}"
+        );
+    }
+
+    #[test]
+    fn an_older_schema_asks_for_a_rebuild() {
+        let mut bytes = build(&[package("a", Vec::new())], [0; 32]).expect("build");
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(INDEX_FILE);
+        std::fs::write(&path, &bytes).expect("write index");
+        let err = Index::open_file(&path).expect_err("schema 1");
+        assert!(matches!(err, IndexError::Schema { found: 1, .. }));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("index schema 1, this infuse reads schema 2")
+                && msg.contains("hint: rebuild it with `infuse store add STORE`"),
+            "{msg}"
+        );
     }
 }

@@ -49,8 +49,8 @@ pub mod repo;
 
 pub use cab::CabError;
 pub use index::{
-    DriverNode, INDEX_FILE, Index, IndexError, MatchKind, NodeEntry, PackageEntry, PackageInfo,
-    SCHEMA_VERSION, normalize_id,
+    DriverNode, INDEX_FILE, Index, IndexError, ManufacturerLine, MatchKind, ModelsSection,
+    NodeEntry, PackageEntry, PackageInfo, SCHEMA_VERSION, normalize_id,
 };
-pub use package::{DirCache, FileRole, Package, PackageFile};
+pub use package::{DirCache, FileRole, Package, PackageFile, manufacturer_lines};
 pub use repo::{AddEvent, AddReport, Manifest, Stamp, Store, StoreError, StoredFile, VerifyReport};

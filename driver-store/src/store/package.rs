@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::index::{NodeEntry, PackageEntry, PackageInfo};
+use super::index::{ManufacturerLine, ModelsSection, NodeEntry, PackageEntry, PackageInfo};
 use crate::inf::model::{Arch, Model, paths};
 use crate::inf::{ParseOptions, parse_with};
 
@@ -212,6 +212,117 @@ impl Package {
                 boot_critical: self.model.boot_critical(n.install),
             })
             .collect();
-        PackageEntry { info, nodes }
+        PackageEntry {
+            info,
+            nodes,
+            lines: manufacturer_lines(&self.model),
+        }
+    }
+}
+
+/// The `[Manufacturer]` lines of a model as the index keeps them (decorations as written).
+pub fn manufacturer_lines(model: &Model) -> Vec<ManufacturerLine> {
+    model
+        .manufacturers
+        .iter()
+        .map(|m| ManufacturerLine {
+            line: m.line,
+            models_base: m.models_base.clone(),
+            decorations: m.decorations.iter().map(|d| d.raw.clone()).collect(),
+            sections: m
+                .models
+                .iter()
+                .map(|s| ModelsSection {
+                    name: s.section.clone(),
+                    empty: s.entries.is_empty(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::index::{INDEX_FILE, Index, IndexError};
+    use super::super::repo::Store;
+    use super::*;
+
+    /// Two Manufacturer lines; `[M.NTamd64.10.0]` is empty, which excludes Windows 10 amd64 from
+    /// the line (windows-driver-internals.md §3.3 rule g), so the index must keep that flag.
+    const INF: &str = "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\nClass=Net\r\nClassGuid={4d36e972-e325-11ce-bfc1-08002be10318}\r\nProvider=Contoso\r\nDriverVer=01/01/2024,1.0.0.0\r\n\r\n[Manufacturer]\r\nContoso=M,NTamd64,NTamd64.10.0\r\nFabrikam=F\r\n\r\n[M.NTamd64]\r\n%D%=Inst,PCI\\VEN_1234&DEV_0001\r\n\r\n[M.NTamd64.10.0]\r\n\r\n[F]\r\n%D%=Inst,PCI\\VEN_1234&DEV_0002\r\n\r\n[Inst.NTamd64]\r\n\r\n[Inst]\r\n\r\n[Strings]\r\nD=\"Device\"\r\n";
+
+    fn expected() -> Vec<ManufacturerLine> {
+        let s = |name: &str, empty| ModelsSection {
+            name: name.into(),
+            empty,
+        };
+        vec![
+            ManufacturerLine {
+                line: 9,
+                models_base: "M".into(),
+                decorations: vec!["NTamd64".into(), "NTamd64.10.0".into()],
+                sections: vec![s("M.NTamd64", false), s("M.NTamd64.10.0", true)],
+            },
+            ManufacturerLine {
+                line: 10,
+                models_base: "F".into(),
+                decorations: Vec::new(),
+                sections: vec![s("F", false)],
+            },
+        ]
+    }
+
+    #[test]
+    fn entry_records_every_manufacturer_line() {
+        let pkg = Package::from_bytes(
+            Path::new("/nowhere/c.inf"),
+            INF.as_bytes().to_vec(),
+            &mut DirCache::default(),
+        );
+        assert_eq!(pkg.entry("c.inf_0", "/nowhere").lines, expected());
+    }
+
+    #[test]
+    fn a_store_from_before_the_lines_is_rebuilt_from_its_infs() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = tmp.path().join("src");
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(src.join("c.inf"), INF).expect("write inf");
+        let root = tmp.path().join("store");
+        let store = Store::create(&root).expect("create");
+        store.add(&[src], &mut |_| {}).expect("add");
+        let fresh = Index::open(&root).expect("open");
+        assert_eq!(fresh.manufacturer_lines(0).expect("lines"), expected());
+        drop(fresh);
+
+        // What an older infuse left: manifests without lines, an index of schema 1.
+        for e in std::fs::read_dir(root.join("packages"))
+            .expect("ls")
+            .flatten()
+        {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let mut m: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("json");
+                m.as_object_mut()
+                    .expect("object")
+                    .remove("manufacturer_lines")
+                    .expect("lines recorded");
+                std::fs::write(&p, serde_json::to_vec(&m).expect("json")).expect("write");
+            }
+        }
+        let index = root.join(INDEX_FILE);
+        let mut bytes = std::fs::read(&index).expect("read index");
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        std::fs::write(&index, &bytes).expect("write index");
+        assert!(matches!(
+            Index::open(&root),
+            Err(IndexError::Schema { found: 1, .. })
+        ));
+
+        let report = store.add(&[], &mut |_| {}).expect("add with no sources");
+        assert!(report.index_rebuilt);
+        let rebuilt = Index::open(&root).expect("open rebuilt");
+        assert_eq!(rebuilt.manufacturer_lines(0).expect("lines"), expected());
     }
 }

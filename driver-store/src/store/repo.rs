@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::cab::{self, CabError};
-use super::index::{self, INDEX_FILE, Index, IndexError, NodeEntry, PackageEntry, PackageInfo};
-use super::package::{DirCache, FileRole, Package};
+use super::index::{
+    self, INDEX_FILE, Index, IndexError, ManufacturerLine, NodeEntry, PackageEntry, PackageInfo,
+};
+use super::package::{DirCache, FileRole, Package, manufacturer_lines, parse_options};
 
 const MANIFEST_SCHEMA: u32 = 1;
 const LOCK_FILE: &str = "store.lock";
@@ -77,6 +79,10 @@ pub struct Manifest {
     /// the package); their count and hash are here.
     pub node_count: usize,
     pub nodes_sha256: String,
+    /// The `[Manufacturer]` lines, copied into the index for ranking. Manifests written before
+    /// they were recorded have none: the index rebuild then reads them from the stored INF.
+    #[serde(default)]
+    pub manufacturer_lines: Vec<ManufacturerLine>,
 }
 
 /// One INF to add, and where it came from.
@@ -420,9 +426,16 @@ impl Store {
             self.barrier()?;
             let mut entries = Vec::with_capacity(manifests.len());
             for (id, (m, _)) in &manifests {
+                let nodes = self.nodes(id)?;
+                let lines = if m.manufacturer_lines.is_empty() && !nodes.is_empty() {
+                    self.lines_from_inf(m)?
+                } else {
+                    m.manufacturer_lines.clone()
+                };
                 entries.push(PackageEntry {
                     info: m.info.clone(),
-                    nodes: self.nodes(id)?,
+                    nodes,
+                    lines,
                 });
             }
             let bytes = index::build(&entries, state)?;
@@ -513,8 +526,25 @@ impl Store {
             stamps,
             node_count: entry.nodes.len(),
             nodes_sha256: hex::encode(Sha256::digest(&nodes)),
+            manufacturer_lines: entry.lines,
         };
         Ok((manifest, nodes))
+    }
+
+    /// The Manufacturer lines of a package whose manifest predates them, from its stored INF.
+    fn lines_from_inf(&self, m: &Manifest) -> Result<Vec<ManufacturerLine>, StoreError> {
+        let hash = m
+            .files
+            .iter()
+            .find(|f| f.role == FileRole::Inf)
+            .and_then(|f| f.sha256.as_deref())
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| StoreError::NoPackage {
+                name: format!("{} (its manifest names no stored INF)", m.info.id),
+            })?;
+        let bytes = fs_err::read(self.object_path(hash))?;
+        let inf = crate::inf::parse_with(&bytes, &parse_options());
+        Ok(manufacturer_lines(&crate::inf::model::Model::new(&inf)))
     }
 
     /// The stored bytes of package `id`'s INF (to re-read its model, e.g. for `--explain`).
