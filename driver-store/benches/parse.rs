@@ -13,7 +13,8 @@
 //!
 //! `INFUSE_PARSE_DIGEST=1` prints instead one hash of the whole parse (`Debug` of `Inf`) per
 //! file and language (0409, 0407, none): diff the output of two builds to check that a speed-up
-//! changed nothing. `INFUSE_PARSE_PROFILE=1` only parses the corpus ten times, for `perf record`.
+//! changed nothing. `INFUSE_PARSE_PROFILE=N` only parses the corpus N times, for
+//! `perf record` or `valgrind --tool=callgrind` (instruction counts do not depend on the load).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -42,8 +43,9 @@ fn main() {
         }
         return;
     }
-    if std::env::var_os("INFUSE_PARSE_PROFILE").is_some() {
-        for _ in 0..10 {
+    if let Some(passes) = std::env::var_os("INFUSE_PARSE_PROFILE") {
+        let passes = passes.to_str().and_then(|p| p.parse().ok()).unwrap_or(10);
+        for _ in 0..passes {
             for f in &files {
                 black_box(inf::parse(black_box(f)));
             }
