@@ -9,7 +9,8 @@
 //! (HW ID #1), 30 only the generic one (compatible ID #3), 20 nothing.
 //!
 //! It times, best and median of many rounds, in one process:
-//! - the limit: the bare index lookups of every device ID (what any matcher must do);
+//! - the limit: the bare index lookups of every device ID (what any matcher must do), with
+//!   `Index::lookup` and with `Index::lookup_with` and one `LookupCursor` (what the matcher uses);
 //! - `StoreMatcher::match_device` for all 150 devices, warm (index mapped, Manufacturer lines
 //!   read once) — the target is < 1 ms;
 //! - the first match of the machine in a fresh `StoreMatcher` (reads the hit packages'
@@ -27,6 +28,7 @@ use infuse::hwid::ladder::{PciFunction, pci_ids};
 use infuse::rank::store::StoreMatcher;
 use infuse::rank::{SignatureRules, Target};
 use infuse_driver_store::inf::model::Arch;
+use infuse_driver_store::store::index::LookupCursor;
 use infuse_driver_store::store::{Index, Store};
 
 const PACKAGES: u32 = 1000;
@@ -181,7 +183,9 @@ fn main() {
         .map(|(d, _)| d.hardware_ids.len() + d.compatible_ids.len())
         .sum();
     let mut floor = Vec::new();
+    let mut floor_cursor = Vec::new();
     let mut warm = Vec::new();
+    let mut cursor = LookupCursor::default();
     for round in 0..ROUNDS + 1 {
         let t = Instant::now();
         for (d, _) in &devices {
@@ -192,15 +196,24 @@ fn main() {
         let f = t.elapsed();
         let t = Instant::now();
         for (d, _) in &devices {
+            for id in d.hardware_ids.iter().chain(&d.compatible_ids) {
+                black_box(m.index().lookup_with(id, &mut cursor).expect("lookup"));
+            }
+        }
+        let fc = t.elapsed();
+        let t = Instant::now();
+        for (d, _) in &devices {
             black_box(m.match_device(d, &target, rules).expect("match"));
         }
         let w = t.elapsed();
         if round > 0 {
             floor.push(f);
+            floor_cursor.push(fc);
             warm.push(w);
         }
     }
     let (fb, fm) = stats(floor);
+    let (cb, cm) = stats(floor_cursor);
     let (wb, wm) = stats(warm);
     println!(
         "store: {} ({} IDs, {} packages)",
@@ -220,6 +233,10 @@ fn main() {
     );
     println!(
         "{:<44} {:>10.3?} {:>10.3?}",
+        "limit: same, through one LookupCursor", cb, cm
+    );
+    println!(
+        "{:<44} {:>10.3?} {:>10.3?}",
         "match 150 devices, warm", wb, wm
     );
     println!(
@@ -227,7 +244,8 @@ fn main() {
         "match 150 devices, first (fresh matcher)", first
     );
     println!(
-        "ratio warm / limit (median): {:.2}",
-        wm.as_secs_f64() / fm.as_secs_f64()
+        "ratio warm / limit (median): {:.2} (plain lookups), {:.2} (cursor lookups)",
+        wm.as_secs_f64() / fm.as_secs_f64(),
+        wm.as_secs_f64() / cm.as_secs_f64()
     );
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use infuse_driver_store::inf::model::Decoration;
+use infuse_driver_store::store::index::LookupCursor;
 use infuse_driver_store::store::{DriverNode, Index, IndexError, ManufacturerLine, MatchKind};
 
 use super::decoration::{LineView, ModelsChoice, select_models};
@@ -31,6 +32,9 @@ pub struct StoreMatcher {
     index: Index,
     /// package index → Manufacturer line → view; filled on first use.
     lines: RefCell<HashMap<u32, HashMap<u32, LineView>>>,
+    /// The fst path of the previous ID and the packages already decoded (a device's IDs share
+    /// long prefixes; many devices share packages).
+    cursor: RefCell<LookupCursor>,
 }
 
 /// The selection's view of one indexed Manufacturer line.
@@ -54,6 +58,7 @@ impl StoreMatcher {
         Ok(StoreMatcher {
             index: Index::open(store)?,
             lines: RefCell::new(HashMap::new()),
+            cursor: RefCell::new(LookupCursor::default()),
         })
     }
 
@@ -68,9 +73,16 @@ impl StoreMatcher {
         target: &Target,
         rules: SignatureRules,
     ) -> Result<DeviceMatch, MatchError> {
+        let mut cursor = self.cursor.borrow_mut();
         let hits = gather(device, |id| -> Result<Vec<(Node, InfPos)>, MatchError> {
-            Ok(self.index.lookup(id)?.into_iter().map(node_from).collect())
+            Ok(self
+                .index
+                .lookup_with(id, &mut cursor)?
+                .into_iter()
+                .map(node_from)
+                .collect())
         })?;
+        drop(cursor);
         // Read the Manufacturer lines of every package with a candidate first (fallible).
         for (node, _) in &hits {
             self.ensure_lines(node.package_order)?;

@@ -416,6 +416,19 @@ impl AsRef<[u8]> for Region {
     }
 }
 
+/// State carried from one [`Index::lookup_with`] to the next: the fst path of the previous ID
+/// and the packages already decoded. Belongs to one index (start a new one for another).
+#[derive(Debug, Default)]
+pub struct LookupCursor {
+    /// The bytes of the previous key that the fst path covers.
+    key: Vec<u8>,
+    /// `(node address, output so far)` after 0, 1, … bytes of `key`.
+    path: Vec<(usize, u64)>,
+    /// The normalized ID being looked up (reused buffer).
+    scratch: Vec<u8>,
+    packages: HashMap<u32, PackageInfo>,
+}
+
 /// An open, memory-mapped index.
 pub struct Index {
     path: PathBuf,
@@ -561,19 +574,24 @@ impl Index {
     /// Every driver node whose hardware ID or a compatible ID equals `id` (case-insensitively),
     /// in the order they were added (package, then INF order).
     pub fn lookup(&self, id: &str) -> Result<Vec<DriverNode>, IndexError> {
-        let key = normalize_id(id);
-        // The fst's bytes are covered by the body checksum, which `open` does not read (that
-        // would touch the whole file on every query). fst trusts its own bytes, so a damaged
-        // region could panic inside it: contain that and report a damaged index instead.
-        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.fst.get(key.as_bytes())
-        }))
-        .map_err(|_| IndexError::Corrupt {
-            path: self.path.clone(),
-            what: "fst",
-            detail: "the ID map is damaged (run `infuse store verify`)".into(),
-        })?;
-        let Some(value) = found else {
+        self.lookup_with(id, &mut LookupCursor::default())
+    }
+
+    /// [`Index::lookup`] for a run of IDs: `cursor` remembers the fst path of the previous ID
+    /// (a device's ladder shares long prefixes, `PCI\VEN_8086&DEV_1234&…`), so the walk resumes
+    /// at the common prefix, and it keeps the packages it decoded. Same answers as `lookup`.
+    pub fn lookup_with(
+        &self,
+        id: &str,
+        cursor: &mut LookupCursor,
+    ) -> Result<Vec<DriverNode>, IndexError> {
+        // normalize_id, into the cursor's buffer (no allocation once it has grown).
+        let mut key = std::mem::take(&mut cursor.scratch);
+        key.clear();
+        key.extend(id.trim().bytes().map(|b| b.to_ascii_uppercase()));
+        let found = self.find(&key, cursor);
+        cursor.scratch = key;
+        let Some(value) = found? else {
             return Ok(Vec::new());
         };
         let first = value >> 24;
@@ -584,17 +602,60 @@ impl Index {
             first.saturating_mul(POSTING_LEN as u64),
             count.saturating_mul(POSTING_LEN as u64),
         )?;
+        let key = normalize_id(id);
         let mut out = Vec::with_capacity(count as usize);
-        let mut packages: HashMap<u32, PackageInfo> = HashMap::new();
         for p in bytes.chunks_exact(POSTING_LEN) {
             let rec = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
             let kind = MatchKind::from_code(u16::from_le_bytes([p[4], p[5]]));
-            let mut node = self.node(rec, &mut packages)?;
+            let mut node = self.node(rec, &mut cursor.packages)?;
             node.id = key.clone();
             node.match_kind = kind;
             out.push(node);
         }
         Ok(out)
+    }
+
+    /// The fst value of `key`, resuming from the cursor's path where the previous key agrees.
+    fn find(&self, key: &[u8], cursor: &mut LookupCursor) -> Result<Option<u64>, IndexError> {
+        // The fst's bytes are covered by the body checksum, which `open` does not read (that
+        // would touch the whole file on every query). fst trusts its own bytes, so a damaged
+        // region could panic inside it: contain that and report a damaged index instead.
+        let fst = self.fst.as_fst();
+        let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let LookupCursor {
+                key: prev, path, ..
+            } = cursor;
+            // path[i] = (node address, output so far) after the first i bytes of `prev`.
+            let common = prev
+                .iter()
+                .zip(key)
+                .take_while(|(a, b)| a == b)
+                .count()
+                .min(path.len().saturating_sub(1));
+            prev.truncate(common);
+            path.truncate(common + 1);
+            if path.is_empty() {
+                path.push((fst.root().addr(), 0));
+            }
+            for &b in &key[common..] {
+                let (addr, out) = path[path.len() - 1];
+                let node = fst.node(addr);
+                let t = node.transition(node.find_input(b)?);
+                prev.push(b);
+                path.push((t.addr, out + t.out.value()));
+            }
+            let (addr, out) = path[path.len() - 1];
+            let node = fst.node(addr);
+            node.is_final().then(|| out + node.final_output().value())
+        }));
+        walked.map_err(|_| {
+            *cursor = LookupCursor::default();
+            IndexError::Corrupt {
+                path: self.path.clone(),
+                what: "fst",
+                detail: "the ID map is damaged (run `infuse store verify`)".into(),
+            }
+        })
     }
 
     /// The package at `index` in the index's package table.
@@ -919,6 +980,75 @@ mod tests {
             Err(IndexError::OutOfBounds { .. })
         ));
         index.verify().expect("verify");
+    }
+
+    fn node(hw: &str, compat: &[&str], line: u32) -> NodeEntry {
+        NodeEntry {
+            description: format!("node {line}"),
+            manufacturer: "M".into(),
+            manufacturer_line: 3,
+            models_section: "M.NTamd64".into(),
+            decoration: Some("NTamd64".into()),
+            install_section: Some("Inst".into()),
+            line,
+            arch: Arch::Amd64,
+            hardware_id: hw.into(),
+            compatible_ids: compat.iter().map(|c| (*c).into()).collect(),
+            feature_score: 0xFF,
+            driver_ver: None,
+            catalog_present: true,
+            boot_critical: BootCritical::default(),
+        }
+    }
+
+    #[test]
+    fn a_cursor_gives_the_answers_of_plain_lookups() {
+        let mut a = package("a", Vec::new());
+        a.nodes = vec![
+            node(
+                "PCI\\VEN_8086&DEV_1234&SUBSYS_00011AF4",
+                &["PCI\\VEN_8086&CC_0200"],
+                10,
+            ),
+            node("pci\\ven_8086&dev_1234", &[], 11),
+            node("PCI\\VEN_8086", &["PCI\\CC_0200"], 12),
+        ];
+        let mut b = package("b", Vec::new());
+        b.nodes = vec![node(
+            "PCI\\VEN_8086&DEV_1234",
+            &["PCI\\VEN_8086&CC_0200"],
+            5,
+        )];
+        let bytes = build(&[a, b], [0; 32]).expect("build");
+        let (_dir, index) = open(&bytes);
+        // A device ladder (longest first, shared prefixes), misses, a prefix of a key that is
+        // not itself a key, case and surrounding blanks, and going back to shorter keys.
+        let ids = [
+            "PCI\\VEN_8086&DEV_1234&SUBSYS_00011AF4&REV_01",
+            "PCI\\VEN_8086&DEV_1234&SUBSYS_00011AF4",
+            "PCI\\VEN_8086&DEV_1234&REV_01",
+            "pci\\ven_8086&dev_1234",
+            "PCI\\VEN_8086&DEV_12",
+            "PCI\\VEN_8086&CC_020000",
+            " PCI\\VEN_8086&CC_0200 ",
+            "PCI\\VEN_8086",
+            "PCI\\CC_0200",
+            "",
+            "USB\\VID_1234",
+            "PCI\\VEN_8086&DEV_1234&SUBSYS_00011AF4",
+        ];
+        let mut cursor = LookupCursor::default();
+        let mut hits = 0;
+        for id in ids {
+            let plain = index.lookup(id).expect("lookup");
+            hits += plain.len();
+            assert_eq!(
+                index.lookup_with(id, &mut cursor).expect("cursor"),
+                plain,
+                "{id}"
+            );
+        }
+        assert_eq!(hits, 8);
     }
 
     #[test]
