@@ -22,6 +22,11 @@ use std::time::{Duration, Instant};
 
 use infuse_driver_store::inf::{self, TextEncoding};
 
+/// Same allocator as the `infuse` binary (`core/src/main.rs`): the bench stands in for the
+/// product's use of the library, so it measures with the allocator the product ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROUNDS: usize = 5;
 /// Shortest measured stretch of one job (repeated as often as needed).
 const SAMPLE: Duration = Duration::from_millis(300);

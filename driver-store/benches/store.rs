@@ -19,6 +19,11 @@ use infuse_driver_store::inf::model::{Arch, BootCritical, DriverVer};
 use infuse_driver_store::store::package::{DirCache, Package};
 use infuse_driver_store::store::{Index, NodeEntry, PackageEntry, PackageInfo, Store, index};
 
+/// Same allocator as the `infuse` binary (`core/src/main.rs`): the bench stands in for the
+/// product's use of the library, so it measures with the allocator the product ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROUNDS: usize = 5;
 
 fn best(rounds: usize, mut f: impl FnMut()) -> Duration {
