@@ -78,6 +78,37 @@ fn identical_payloads_are_stored_once() {
     assert!(v.problems.is_empty(), "{:?}", v.problems);
 }
 
+/// An object file that exists with none of its data (what a power loss can leave after the
+/// rename of an object whose bytes never reached the disk) is written again, not trusted.
+#[test]
+fn an_empty_object_left_by_a_power_loss_is_rewritten() {
+    let (tmp, src, first) = setup();
+    add(&first, std::slice::from_ref(&src));
+    let names: Vec<PathBuf> = objects(&first)
+        .iter()
+        .map(|o| {
+            o.strip_prefix(first.root())
+                .expect("under the store")
+                .to_path_buf()
+        })
+        .collect();
+    let victim = names.first().expect("an object").clone();
+
+    let second = Store::create(&tmp.path().join("second")).expect("create store");
+    std::fs::write(second.root().join(&victim), b"").expect("plant an empty object");
+    add(&second, &[src]);
+    let want = std::fs::metadata(first.root().join(&victim))
+        .expect("object")
+        .len();
+    let got = std::fs::metadata(second.root().join(&victim))
+        .expect("object")
+        .len();
+    assert!(want > 0);
+    assert_eq!(got, want, "{} was trusted while empty", victim.display());
+    let report = second.verify().expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 #[test]
 fn adding_the_same_source_again_does_no_work() {
     let (_tmp, src, store) = setup();

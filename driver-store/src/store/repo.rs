@@ -464,7 +464,10 @@ impl Store {
         for (f, hash) in pkg.files.iter().zip(hashes) {
             if let (Some(path), Some((hash, size))) = (&f.found, &hash) {
                 let target = self.object_path(hash);
-                if target.exists() {
+                // An object counts as present only with its full size: after a power loss a
+                // renamed object can exist with none of its data (objects are made durable by
+                // the chunk's barrier, not one fsync each), and it must not be trusted forever.
+                if fs_err::metadata(&target).is_ok_and(|m| m.len() == *size) {
                     report.files_deduplicated += 1;
                     report.bytes_saved += size;
                 } else {
