@@ -406,19 +406,7 @@ impl Ctx<'_> {
     }
 
     fn new_key(&mut self, name_: &str, parent: u32, sk: u32) -> Result<u32> {
-        let (raw, comp) = name::encode(name_);
-        let mut b = vec![0u8; NK_FIXED + raw.len()];
-        b[0..2].copy_from_slice(b"nk");
-        b[2..4].copy_from_slice(&(if comp { KEY_COMP_NAME } else { 0 }).to_le_bytes());
-        b[4..12].copy_from_slice(&self.now.to_le_bytes());
-        b[16..20].copy_from_slice(&parent.to_le_bytes());
-        b[28..32].copy_from_slice(&NIL.to_le_bytes());
-        b[32..36].copy_from_slice(&NIL.to_le_bytes());
-        b[40..44].copy_from_slice(&NIL.to_le_bytes());
-        b[44..48].copy_from_slice(&sk.to_le_bytes());
-        b[48..52].copy_from_slice(&NIL.to_le_bytes());
-        b[72..74].copy_from_slice(&(raw.len() as u16).to_le_bytes());
-        b[NK_FIXED..].copy_from_slice(&raw);
+        let b = nk_record(name_, 0, self.now, parent, sk);
         let off = self.w.put(&b)?;
         // The new key shares its parent's security descriptor: one more reference.
         let refs = Sk::read(&self.w.bins(), sk)?.refs;
@@ -649,23 +637,30 @@ pub(crate) fn new_empty(root_name: &str) -> Result<Hive> {
     let sk = w.put(&skb)?;
     w.set_u32(sk, 4, sk)?;
     w.set_u32(sk, 8, sk)?;
-    let (raw, comp) = name::encode(root_name);
-    let mut b = vec![0u8; NK_FIXED + raw.len()];
-    b[0..2].copy_from_slice(b"nk");
-    let flags = KEY_HIVE_ENTRY | KEY_NO_DELETE | if comp { KEY_COMP_NAME } else { 0 };
-    b[2..4].copy_from_slice(&flags.to_le_bytes());
-    b[4..12].copy_from_slice(&now.to_le_bytes());
-    b[16..20].copy_from_slice(&NIL.to_le_bytes());
-    b[28..32].copy_from_slice(&NIL.to_le_bytes());
-    b[32..36].copy_from_slice(&NIL.to_le_bytes());
-    b[40..44].copy_from_slice(&NIL.to_le_bytes());
-    b[44..48].copy_from_slice(&sk.to_le_bytes());
-    b[48..52].copy_from_slice(&NIL.to_le_bytes());
-    b[72..74].copy_from_slice(&(raw.len() as u16).to_le_bytes());
-    b[NK_FIXED..].copy_from_slice(&raw);
+    let b = nk_record(root_name, KEY_HIVE_ENTRY | KEY_NO_DELETE, now, NIL, sk);
     let root = w.put(&b)?;
     let bins_size = (w.file.len() - BASE_BLOCK) as u32;
     w.file[36..40].copy_from_slice(&root.to_le_bytes());
     base::stamp(&mut w.file, 1, now, bins_size);
     Hive::parse(w.file)
+}
+
+/// A new key node with no subkeys, values or class: flags (plus the compressed-name flag when the
+/// name fits in Latin-1), timestamp, parent, security cell and name at their `nk` offsets.
+fn nk_record(name_: &str, flags: u16, now: u64, parent: u32, sk: u32) -> Vec<u8> {
+    let (raw, comp) = name::encode(name_);
+    let flags = flags | if comp { KEY_COMP_NAME } else { 0 };
+    let mut b = vec![0u8; NK_FIXED + raw.len()];
+    b[0..2].copy_from_slice(b"nk");
+    b[2..4].copy_from_slice(&flags.to_le_bytes());
+    b[4..12].copy_from_slice(&now.to_le_bytes());
+    b[16..20].copy_from_slice(&parent.to_le_bytes());
+    b[28..32].copy_from_slice(&NIL.to_le_bytes()); // subkey list
+    b[32..36].copy_from_slice(&NIL.to_le_bytes()); // volatile subkey list
+    b[40..44].copy_from_slice(&NIL.to_le_bytes()); // value list
+    b[44..48].copy_from_slice(&sk.to_le_bytes());
+    b[48..52].copy_from_slice(&NIL.to_le_bytes()); // class name
+    b[72..74].copy_from_slice(&(raw.len() as u16).to_le_bytes());
+    b[NK_FIXED..].copy_from_slice(&raw);
+    b
 }
