@@ -13,8 +13,8 @@
 
 use std::path::Path;
 
-use super::ladder::{self, PciFunction};
-use super::{Bus, Device, HwidError, Inventory, pci_class_is_boot_critical, read_text};
+use super::ladder::PciFunction;
+use super::{Device, HwidError, Inventory, read_text};
 
 /// Read an lspci file.
 pub fn read(path: &Path) -> Result<Inventory, HwidError> {
@@ -37,17 +37,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, HwidError> {
         parse_verbose(text, &mut inv)
     };
     for (slot, f, desc) in records {
-        let (hw, compat) = ladder::pci_ids(&f);
-        inv.devices.push(Device {
-            instance_id: format!("{}\\{slot}", hw[0]),
-            bus: Bus::Pci,
-            hardware_ids: hw,
-            compatible_ids: compat,
-            class_code: Some(f.class),
-            description: desc,
-            location: Some(slot),
-            boot_critical: pci_class_is_boot_critical(f.class),
-        });
+        let mut d = Device::pci(&f, &slot);
+        d.description = desc;
+        d.location = Some(slot);
+        inv.devices.push(d);
     }
     Ok(inv)
 }

@@ -98,6 +98,17 @@ pub struct Device {
 
 impl Device {
     /// A device with the given IDs; the bus comes from the instance ID's enumerator.
+    /// A PCI function as Windows' PCI bus driver reports it: the ID ladder of
+    /// [`ladder::pci_ids`], instance ID `<first HW ID>\<suffix>`, the class code, and the
+    /// boot-critical flag of its class.
+    pub fn pci(f: &ladder::PciFunction, suffix: &str) -> Device {
+        let (hw, compat) = ladder::pci_ids(f);
+        let mut d = Device::new(format!("{}\\{suffix}", hw[0]), hw, compat);
+        d.class_code = Some(f.class);
+        d.boot_critical = pci_class_is_boot_critical(f.class);
+        d
+    }
+
     pub fn new(
         instance_id: impl Into<String>,
         hardware_ids: Vec<String>,

@@ -43,7 +43,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ladder::{self, HdaCodec, PciFunction, UsbAssociation, UsbDevice, UsbInterface};
-use super::{Bus, Device, HwidError, Inventory, pci_class_is_boot_critical, read_text};
+use super::{Bus, Device, HwidError, Inventory, read_text};
 
 /// Read a hardware profile.
 pub fn read(path: &Path) -> Result<Inventory, HwidError> {
@@ -267,11 +267,7 @@ pub fn parse(text: &str, json: bool, path: &Path) -> Result<Inventory, HwidError
                 class: (p.class.get() & 0xFF_FFFF) as u32,
                 revision: opt(p.revision) as u8,
             };
-            let (hw, compat) = ladder::pci_ids(&f);
-            let mut d = Device::new(format!("{}\\{tag}", hw[0]), hw, compat);
-            d.class_code = Some(f.class);
-            d.boot_critical = pci_class_is_boot_critical(f.class);
-            inv.devices.push(d);
+            inv.devices.push(Device::pci(&f, &tag));
         } else if let Some(u) = &e.usb {
             let dev = UsbDevice {
                 vendor: u.vendor.get() as u16,

@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ladder::{self, HdaCodec, PciFunction, UsbDevice, UsbInterface};
-use super::{Bus, Device, HwidError, Inventory, parse_hex, pci_class_is_boot_critical};
+use super::{Bus, Device, HwidError, Inventory, parse_hex};
 
 /// Read every supported device under a sysfs root.
 pub fn scan(root: &Path) -> Result<Inventory, HwidError> {
@@ -127,17 +127,9 @@ fn pci(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
         let Some(f) = pci_function(&dir, inv)? else {
             continue;
         };
-        let (hw, compat) = ladder::pci_ids(&f);
-        inv.devices.push(Device {
-            instance_id: format!("{}\\{name}", hw[0]),
-            bus: Bus::Pci,
-            hardware_ids: hw,
-            compatible_ids: compat,
-            class_code: Some(f.class),
-            description: None,
-            location: Some(name),
-            boot_critical: pci_class_is_boot_critical(f.class),
-        });
+        let mut d = Device::pci(&f, &name);
+        d.location = Some(name);
+        inv.devices.push(d);
     }
     Ok(())
 }
