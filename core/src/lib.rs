@@ -11,3 +11,4 @@ pub mod demo;
 pub mod hive;
 pub mod hwid;
 pub mod rank;
+pub mod stage;
