@@ -374,6 +374,22 @@ impl Inf {
 }
 
 impl Section {
+    /// The name as written in the file (the first header's spelling when the section is
+    /// repeated; lookups are case-insensitive).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The lines in file order (a repeated section's lines follow its first header's).
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// 1-based physical line of the first header of this section.
+    pub fn number(&self) -> u32 {
+        self.line
+    }
+
     /// The first line keyed `key` (case-insensitive), like `SetupFindFirstLine`. A line without
     /// `=` that has a single field is keyed by that field (inf-behaviour.md C2).
     pub fn find(&self, key: &str) -> Option<&Line> {
@@ -390,6 +406,25 @@ impl Section {
 }
 
 impl Line {
+    /// The text left of `=` after substitution, `None` when the line has no `=`.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The values after substitution and quote removal, 0-based (`fields().get(0)` is
+    /// [`Line::field`]`(1)`); a line without `=` has its whole text as its one value. Never
+    /// empty: a line has at least one value.
+    pub fn fields(&self) -> Fields<'_> {
+        Fields {
+            inner: self.fields.iter(),
+        }
+    }
+
+    /// 1-based physical line number where the logical line starts.
+    pub fn number(&self) -> u32 {
+        self.line
+    }
+
     /// Field `n` as `SetupGetStringField` numbers them: 0 is the key (for a line without `=`
     /// that has exactly one field, that field: inf-behaviour.md C2), 1.. are the values.
     pub fn field(&self, n: usize) -> Option<&str> {
@@ -467,6 +502,90 @@ impl Line {
     }
 }
 
+/// The values of a [`Line`], in order, as `&str` (see [`Line::fields`]).
+#[derive(Clone)]
+pub struct Fields<'a> {
+    inner: std::slice::Iter<'a, String>,
+}
+
+impl<'a> Fields<'a> {
+    /// Value `i` (0-based) of those not yet iterated.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        self.inner.as_slice().get(i).map(String::as_str)
+    }
+
+    /// The first value not yet iterated.
+    pub fn first(&self) -> Option<&'a str> {
+        self.get(0)
+    }
+
+    /// How many values are left.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether every value has been iterated.
+    pub fn is_empty(&self) -> bool {
+        self.inner.len() == 0
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        self.inner.next().map(String::as_str)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<&'a str> {
+        self.inner.nth(n).map(String::as_str)
+    }
+}
+
+impl ExactSizeIterator for Fields<'_> {}
+
+impl DoubleEndedIterator for Fields<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(String::as_str)
+    }
+}
+
+impl std::iter::FusedIterator for Fields<'_> {}
+
+impl std::fmt::Debug for Fields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<[S]> for Fields<'_> {
+    fn eq(&self, other: &[S]) -> bool {
+        self.len() == other.len() && self.clone().zip(other).all(|(a, b)| a == b.as_ref())
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> PartialEq<[S; N]> for Fields<'_> {
+    fn eq(&self, other: &[S; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<&[S]> for Fields<'_> {
+    fn eq(&self, other: &&[S]) -> bool {
+        *self == **other
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<Vec<S>> for Fields<'_> {
+    fn eq(&self, other: &Vec<S>) -> bool {
+        *self == other[..]
+    }
+}
+
 /// Case folding for section and key names (Windows compares them case-insensitively).
 pub(crate) fn fold_case(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
@@ -532,3 +651,6 @@ fn eq_folded(a: &str, folded: &str) -> bool {
 }
 
 pub mod model;
+
+#[cfg(test)]
+mod tests;
