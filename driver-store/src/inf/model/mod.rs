@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::inf::{Diagnostic, Inf, Section};
 
+pub mod addreg;
 mod decoration;
 mod install;
 pub mod paths;
 mod version;
 
+pub use addreg::{InstallRegistry, RegAction, RegData, RegEntry, RegRoot, install_registry};
 pub use decoration::{Arch, Decoration, DecorationError, parse_number};
 pub use install::{
     DdInstall, FileCopy, SERVICE_BOOT_START, SPSVCINST_ASSOCSERVICE, Service, candidates,
