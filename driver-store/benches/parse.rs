@@ -122,15 +122,15 @@ fn main() {
             let lines: usize = parsed
                 .iter()
                 .flat_map(|i| &i.sections)
-                .map(|s| s.lines.len())
+                .map(|s| s.lines().len())
                 .sum();
             let strings: usize = parsed
                 .iter()
                 .flat_map(|i| &i.sections)
-                .flat_map(|s| &s.lines)
+                .flat_map(|s| s.lines())
                 .map(|l| {
-                    usize::from(l.key.as_ref().is_some_and(|k| !k.is_empty()))
-                        + l.fields.iter().filter(|f| !f.is_empty()).count()
+                    usize::from(l.key().is_some_and(|k| !k.is_empty()))
+                        + l.fields().filter(|f| !f.is_empty()).count()
                 })
                 .sum();
             println!(

@@ -347,7 +347,7 @@ fn b_section_names() {
             found,
             "{case}: lookup {lookup:?}"
         );
-        let got: Vec<&str> = parsed.sections.iter().map(|s| s.name.as_str()).collect();
+        let got: Vec<&str> = parsed.sections.iter().map(|s| s.name()).collect();
         assert_eq!(got, names, "{case}");
         assert_eq!(parsed.open_error, None, "{case}");
     }
@@ -497,7 +497,7 @@ fn c2_single_field_line_is_its_own_key() {
     let test = parsed.section("Test").expect("[Test]");
     let line = test.find("AB").expect("found by its only field");
     assert_eq!((line.field(0), line.field(1)), (Some("ab"), Some("ab")));
-    assert_eq!(test.lines[1].field(0), None);
+    assert_eq!(test.lines()[1].field(0), None);
     assert!(test.find("x").is_none());
 }
 
@@ -505,7 +505,7 @@ fn c2_single_field_line_is_its_own_key() {
 fn c19_quoted_equals_line_is_its_own_key() {
     // C19: `Ab"Cd=Ef"` is a single-field line whose key equals its value.
     let parsed = inf::parse(format!("{STD}[Test]\nAb\"Cd=Ef\"\n").as_bytes());
-    let line = &parsed.section("Test").expect("[Test]").lines[0];
+    let line = &parsed.section("Test").expect("[Test]").lines()[0];
     assert_eq!(
         (line.field(0), line.field(1)),
         (Some("AbCd=Ef"), Some("AbCd=Ef"))
@@ -537,7 +537,7 @@ fn d_accessors() {
     // D SetupEnumInfSections: empty sections are sections too, in file order.
     let parsed =
         inf::parse(format!("{STD}[s1]\nfoo=bar\n[s2]\nbar=foo\n[s3]\n[strings]\na=b\n").as_bytes());
-    let names: Vec<&str> = parsed.sections.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = parsed.sections.iter().map(|s| s.name()).collect();
     assert_eq!(names, ["Version", "s1", "s2", "s3", "strings"]);
 
     // D pSetupGetField: an unknown token stays verbatim (quotes stripped); a 4097-character
@@ -552,7 +552,7 @@ fn d_accessors() {
         &ParseOptions::default(),
         render,
     );
-    let line = &parsed.section("Test").expect("[Test]").lines[0];
+    let line = &parsed.section("Test").expect("[Test]").lines()[0];
     assert_eq!(line.field(0), Some("RTMQFE"));
     assert_eq!(line.field(1), Some("%RTMGFE_NAME%"));
     assert_eq!(line.field(2), Some("SP1RTM"));
@@ -580,7 +580,7 @@ fn d_accessors() {
     ];
     for &(text, n, expected) in ints {
         let parsed = inf::parse(format!("{STD}[Test]\n{text}\n").as_bytes());
-        let line = &parsed.section("Test").expect("[Test]").lines[0];
+        let line = &parsed.section("Test").expect("[Test]").lines()[0];
         assert_eq!(
             line.int_field(n),
             expected,
@@ -607,8 +607,8 @@ fn d_accessors() {
     assert!(parsed.value("Missing", "Keyname1").is_none());
     let section = parsed.section("sectionname").expect("[Sectionname]");
     assert!(section.find("Missing").is_none());
-    assert_eq!(section.lines.len(), 2, "blank lines are not lines");
-    assert!(section.lines.get(1).is_some() && section.lines.get(3).is_none());
+    assert_eq!(section.lines().len(), 2, "blank lines are not lines");
+    assert!(section.lines().get(1).is_some() && section.lines().get(3).is_none());
     assert_eq!(parsed.value("SECTIONNAME", "keyname2"), Some("Field4"));
 }
 
@@ -629,7 +629,7 @@ fn e_decorated_sections_are_found_case_insensitively() {
     }
     let section4: Vec<&str> = parsed
         .sections_with_prefix("SECTION4")
-        .map(|s| s.name.as_str())
+        .map(|s| s.name())
         .collect();
     assert_eq!(section4, ["section4", "section4.nt", "section4.ntAMD64"]);
     assert!(parsed.section("section8").is_none());

@@ -83,8 +83,12 @@ fn every_encoding_gives_the_same_file() {
         assert_eq!(parsed.encoding, encoding, "{form}");
         assert_eq!(render(&parsed), expected(), "{form}");
         assert_eq!(parsed.open_error, None, "{form}");
-        let models = &parsed.section("models.ntamd64").expect("models").lines[0];
-        assert_eq!(models.line, 9, "{form}: line numbers count physical lines");
+        let models = &parsed.section("models.ntamd64").expect("models").lines()[0];
+        assert_eq!(
+            models.number(),
+            9,
+            "{form}: line numbers count physical lines"
+        );
     }
 }
 
@@ -116,7 +120,7 @@ fn lone_cr_is_a_line_end_only_in_a_file_without_lf() {
     // A classic-Mac file (CR only) reads line by line, and says so.
     let parsed = inf::parse(b"[Version]\rSignature=$Chicago$\r[T]\ra=b\rc=d\r");
     assert_eq!(render_section(&parsed, "T"), "\"a\" = \"b\"\n\"c\" = \"d\"");
-    assert_eq!(parsed.section("T").map(|s| s.lines[1].line), Some(5));
+    assert_eq!(parsed.section("T").map(|s| s.lines()[1].number()), Some(5));
     assert!(
         parsed
             .diagnostics

@@ -12,11 +12,14 @@ fn check(name: &str, data: &[u8]) {
         .unwrap_or(u32::MAX)
         .saturating_add(1);
     for section in &parsed.sections {
-        assert!((1..=physical_lines).contains(&section.line), "{name}");
-        for line in &section.lines {
-            assert!((1..=physical_lines).contains(&line.line), "{name}");
-            assert!(!line.fields.is_empty(), "{name}: a line always has a field");
-            for f in line.key.iter().chain(&line.fields) {
+        assert!((1..=physical_lines).contains(&section.number()), "{name}");
+        for line in section.lines() {
+            assert!((1..=physical_lines).contains(&line.number()), "{name}");
+            assert!(
+                !line.fields().is_empty(),
+                "{name}: a line always has a field"
+            );
+            for f in line.key().into_iter().chain(line.fields()) {
                 assert!(
                     f.encode_utf16().count() <= limit,
                     "{name}: field over the limit"
@@ -24,9 +27,9 @@ fn check(name: &str, data: &[u8]) {
             }
         }
         assert!(
-            parsed.section(&section.name).is_some(),
+            parsed.section(section.name()).is_some(),
             "{name}: [{}]",
-            section.name
+            section.name()
         );
     }
     let opts = ParseOptions {
@@ -73,9 +76,9 @@ fn seeds_reach_what_they_are_named_for() {
     // `%a%%%b%` pairs left to right (C50): %a% → raw `%b%`, %% → %, `b` literal, and the
     // last `%` opens a token that never closes (kept, C48). %1% stays (no source dir); %-1% is
     // DIRID_ABSOLUTE, empty; %01% is DIRID 1 again.
-    let line = &parsed.section("T").expect("[T]").lines[0];
-    assert_eq!(line.key.as_deref(), Some("%b%%b%"));
-    assert_eq!(line.fields, ["%1%\\x", "C:\\\\y", "z", "%01%"]);
+    let line = &parsed.section("T").expect("[T]").lines()[0];
+    assert_eq!(line.key(), Some("%b%%b%"));
+    assert_eq!(line.fields(), ["%1%\\x", "C:\\\\y", "z", "%01%"]);
     let parsed = inf::parse(&read("seed-ctrlz-nul.inf"));
     assert_eq!(parsed.value("T ", "a"), Some("b c"));
     assert!(parsed.section("x").is_none(), "Ctrl-Z ended the file");

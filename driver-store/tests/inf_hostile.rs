@@ -18,8 +18,8 @@ fn hostile(name: &str) -> Vec<u8> {
 fn longest_field(inf: &Inf) -> usize {
     inf.sections
         .iter()
-        .flat_map(|s| &s.lines)
-        .flat_map(|l| l.key.iter().chain(&l.fields))
+        .flat_map(|s| s.lines())
+        .flat_map(|l| l.key().into_iter().chain(l.fields()))
         .map(|f| f.encode_utf16().count())
         .max()
         .unwrap_or(0)
@@ -73,14 +73,14 @@ fn lone_cr_soup() {
     let parsed = inf::parse(&hostile("lone-cr-soup.inf"));
     assert_eq!(parsed.open_error, None);
     let t = parsed.section("T").expect("[T]");
-    assert_eq!(t.lines.len(), 40);
+    assert_eq!(t.lines().len(), 40);
     // A continuation joins with nothing in between (C6): `b` + `c`.
     assert!(
-        t.lines
+        t.lines()
             .iter()
-            .all(|l| l.key.as_deref() == Some("a") && l.fields == ["bc"]),
+            .all(|l| l.key() == Some("a") && l.fields() == ["bc"]),
         "{:?}",
-        t.lines[0]
+        t.lines()[0]
     );
 }
 
@@ -95,9 +95,9 @@ fn nul_soup() {
     let t = parsed
         .section(" T ")
         .expect("[⟨NUL⟩T⟨NUL⟩] is named \" T \"");
-    assert_eq!(t.lines.len(), 3);
-    assert_eq!(t.lines[0].key.as_deref(), Some("k"));
-    assert_eq!(t.lines[0].fields, [" v ", ""]);
+    assert_eq!(t.lines().len(), 3);
+    assert_eq!(t.lines()[0].key(), Some("k"));
+    assert_eq!(t.lines()[0].fields(), [" v ", ""]);
 }
 
 #[test]
@@ -128,15 +128,15 @@ fn percent_storm() {
     // Single pass (C49): `%a%` → `%b%` is not expanded again; `%%` → `%`.
     let parsed = inf::parse(&hostile("percent-storm.inf"));
     let t = parsed.section("T").expect("[T]");
-    assert_eq!(t.lines.len(), 50);
+    assert_eq!(t.lines().len(), 50);
     // `%%%a%%%%b%%%%%%c%%%` pairs left to right: %% %a% %% %b% %% %% %c% %% (C50), and each
     // token is replaced by the raw value of its string.
     assert!(
-        t.lines
+        t.lines()
             .iter()
-            .all(|l| l.key.is_none() && l.fields == ["%%b%%%a%%%%%%"]),
+            .all(|l| l.key().is_none() && l.fields() == ["%%b%%%a%%%%%%"]),
         "{:?}",
-        t.lines[0]
+        t.lines()[0]
     );
     assert_eq!(parsed.value("Strings", "a"), Some("%a%"));
 }
@@ -147,10 +147,11 @@ fn backslash_storm() {
     // final `k=v`: every backslash before a line end or a comment is a continuation (C9, C10).
     let parsed = inf::parse(&hostile("backslash-storm.inf"));
     let t = parsed.section("T").expect("[T]");
-    assert_eq!(t.lines.len(), 1);
-    assert_eq!(t.lines[0].key.as_deref(), Some("k"));
+    assert_eq!(t.lines().len(), 1);
+    assert_eq!(t.lines()[0].key(), Some("k"));
     assert_eq!(
-        t.lines[0].line, 4,
+        t.lines()[0].number(),
+        4,
         "the logical line starts where the first piece is"
     );
 }
@@ -162,9 +163,9 @@ fn gigantic_line() {
     text.push_str(&"x".repeat(32 << 20));
     text.push_str(",tail\r\n");
     let parsed = inf::parse(text.as_bytes());
-    let line = &parsed.section("T").expect("[T]").lines[0];
-    assert_eq!(line.fields[0].len(), MAX_FIELD_LEN);
-    assert_eq!(line.fields[1], "tail");
+    let line = &parsed.section("T").expect("[T]").lines()[0];
+    assert_eq!(line.fields().get(0).map(str::len), Some(MAX_FIELD_LEN));
+    assert_eq!(line.fields().get(1), Some("tail"));
     assert_eq!(
         parsed
             .diagnostics
@@ -195,8 +196,8 @@ fn a_million_sections() {
     }
     let parsed = inf::parse(text.as_bytes());
     assert_eq!(parsed.sections.len(), 1_000_001);
-    assert_eq!(parsed.sections[1_000_000].lines[0].fields, ["v999999"]);
-    assert_eq!(parsed.sections[1_000_000].line, 2_000_001);
+    assert_eq!(parsed.sections[1_000_000].lines()[0].fields(), ["v999999"]);
+    assert_eq!(parsed.sections[1_000_000].number(), 2_000_001);
 }
 
 #[test]
@@ -212,7 +213,7 @@ fn a_million_headers_of_one_section() {
     }
     let parsed = inf::parse(text.as_bytes());
     assert_eq!(parsed.sections.len(), 2);
-    assert_eq!(parsed.sections[1].lines.len(), 500_000);
+    assert_eq!(parsed.sections[1].lines().len(), 500_000);
 }
 
 #[test]
@@ -225,13 +226,10 @@ fn deeply_continued_line() {
     text.push_str("=v\r\nnext=1\r\n");
     let parsed = inf::parse(text.as_bytes());
     let t = parsed.section("T").expect("[T]");
-    assert_eq!(t.lines.len(), 2);
+    assert_eq!(t.lines().len(), 2);
+    assert_eq!(t.lines()[0].key().map(str::len), Some(MAX_FIELD_LEN));
     assert_eq!(
-        t.lines[0].key.as_ref().map(String::len),
-        Some(MAX_FIELD_LEN)
-    );
-    assert_eq!(
-        t.lines[1].line,
+        t.lines()[1].number(),
         200_000 + 5,
         "line numbers keep counting through continuations"
     );
@@ -244,7 +242,7 @@ fn a_million_fields_and_nuls() {
     text.push_str("\r\n");
     let parsed = inf::parse(text.as_bytes());
     assert_eq!(
-        parsed.section("T").expect("[T]").lines[0].fields.len(),
+        parsed.section("T").expect("[T]").lines()[0].fields().len(),
         1_000_001
     );
 
@@ -271,5 +269,5 @@ fn lone_cr_only_file_of_a_million_lines() {
     let mut text = String::from("[Version]\rSignature=$Chicago$\r[T]\r");
     text.push_str(&"k=v\r".repeat(1_000_000));
     let parsed = inf::parse(text.as_bytes());
-    assert_eq!(parsed.section("T").expect("[T]").lines.len(), 1_000_000);
+    assert_eq!(parsed.section("T").expect("[T]").lines().len(), 1_000_000);
 }

@@ -59,8 +59,8 @@ fn every_corpus_file_with_models_yields_driver_nodes() {
             continue;
         };
         let mut unstamped = false;
-        let non_empty = mfg.lines.iter().any(|l| {
-            let mut fields = l.fields.iter().map(|s| s.trim());
+        let non_empty = mfg.lines().iter().any(|l| {
+            let mut fields = l.fields().map(|s| s.trim());
             let base = fields.next().unwrap_or_default();
             let names: Vec<String> = std::iter::once(base.to_string())
                 .chain(
@@ -73,7 +73,7 @@ fn every_corpus_file_with_models_yields_driver_nodes() {
                 let has = !base.is_empty()
                     && inf
                         .section(n)
-                        .is_some_and(|s| s.lines.iter().any(|l| l.key.is_some()));
+                        .is_some_and(|s| s.lines().iter().any(|l| l.key().is_some()));
                 unstamped |= has && n.to_ascii_uppercase().contains("$ARCH$");
                 has
             })

@@ -223,10 +223,10 @@ fn corpus_parses_and_opens_like_windows() {
         // Every section name and key Windows can look up, we find.
         for s in &parsed.sections {
             assert!(
-                parsed.section(&s.name).is_some(),
+                parsed.section(s.name()).is_some(),
                 "{}: [{}]",
                 path.display(),
-                s.name
+                s.name()
             );
         }
     }

@@ -102,13 +102,13 @@ fn write_human(out: &mut impl Write, parsed: &Inf) -> std::io::Result<()> {
         writeln!(out, "; {}", e.to_string().replace('\n', "\n; "))?;
     }
     for section in &parsed.sections {
-        writeln!(out, "[{}]", section.name)?;
-        for line in &section.lines {
-            write!(out, "  {:>5}: ", line.line)?;
-            if let Some(key) = &line.key {
+        writeln!(out, "[{}]", section.name())?;
+        for line in section.lines() {
+            write!(out, "  {:>5}: ", line.number())?;
+            if let Some(key) = line.key() {
                 write!(out, "{key:?} = ")?;
             }
-            for (i, field) in line.fields.iter().enumerate() {
+            for (i, field) in line.fields().enumerate() {
                 if i > 0 {
                     write!(out, ", ")?;
                 }

@@ -12,11 +12,11 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or(u32::MAX)
         .saturating_add(1);
     for section in &parsed.sections {
-        assert!(section.line >= 1 && section.line <= physical_lines);
-        for line in &section.lines {
-            assert!(line.line >= 1 && line.line <= physical_lines);
-            assert!(!line.fields.is_empty(), "a line always has a field");
-            for f in line.key.iter().chain(&line.fields) {
+        assert!(section.number() >= 1 && section.number() <= physical_lines);
+        for line in section.lines() {
+            assert!(line.number() >= 1 && line.number() <= physical_lines);
+            assert!(!line.fields().is_empty(), "a line always has a field");
+            for f in line.key().into_iter().chain(line.fields()) {
                 assert!(f.encode_utf16().count() <= limit, "field over the limit");
             }
         }
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     // Lookups by each name find a section (the first of that name, case-insensitively); the
     // first 64 are enough (lookups are linear, and fuzz inputs can hold thousands).
     for section in parsed.sections.iter().take(64) {
-        assert!(parsed.section(&section.name).is_some());
+        assert!(parsed.section(section.name()).is_some());
     }
     // The other option paths: no DIRIDs, another language, UTF-8 as the ANSI code page. The
     // sections do not depend on them, only the field texts do.

@@ -40,8 +40,8 @@ pub fn show(s: &str) -> String {
 
 /// One line: `"key" = "f1", "f2"`, or `null = …` for a line without `=`.
 pub fn render_line(line: &inf::Line) -> String {
-    let key = line.key.as_deref().map_or_else(|| "null".to_owned(), show);
-    let fields: Vec<String> = line.fields.iter().map(|f| show(f)).collect();
+    let key = line.key().map_or_else(|| "null".to_owned(), show);
+    let fields: Vec<String> = line.fields().map(show).collect();
     format!("{key} = {}", fields.join(", "))
 }
 
@@ -49,7 +49,7 @@ pub fn render_line(line: &inf::Line) -> String {
 pub fn render_section(inf: &Inf, name: &str) -> String {
     match inf.section(name) {
         Some(s) => s
-            .lines
+            .lines()
             .iter()
             .map(render_line)
             .collect::<Vec<_>>()
@@ -62,8 +62,8 @@ pub fn render_section(inf: &Inf, name: &str) -> String {
 pub fn render(inf: &Inf) -> String {
     let mut out = Vec::new();
     for s in &inf.sections {
-        out.push(format!("[{}]", show(&s.name)));
-        out.extend(s.lines.iter().map(render_line));
+        out.push(format!("[{}]", show(s.name())));
+        out.extend(s.lines().iter().map(render_line));
     }
     out.join("\n")
 }

@@ -122,27 +122,27 @@ pub(super) fn read_install(
     let Some(section) = resolve(sections, base, arch) else {
         return out;
     };
-    out.section = Some(section.name.clone());
-    for line in &section.lines {
+    out.section = Some(section.name().to_owned());
+    for line in section.lines() {
         match key_lower(line).as_deref() {
             Some("featurescore") => {
                 out.feature_score = line
-                    .fields
+                    .fields()
                     .first()
-                    .and_then(|f| parse_number(f))
+                    .and_then(parse_number)
                     .and_then(|n| u8::try_from(n).ok());
                 if out.feature_score.is_none() {
                     diags.push(Diagnostic {
-                        line: line.line,
+                        line: line.number(),
                         message: format!(
                             "[{}] FeatureScore must be a number from 0x00 to 0xFF",
-                            section.name
+                            section.name()
                         ),
                     });
                 }
             }
             Some("driverver") => out.driver_ver = read_driver_ver(line, diags),
-            Some("include") => out.includes.extend(nonempty(&line.fields)),
+            Some("include") => out.includes.extend(nonempty(line.fields())),
             _ => {}
         }
     }
@@ -162,10 +162,10 @@ pub(super) fn read_install(
     let coinstallers_of = |name: &str| sections.get(&format!("{name}.CoInstallers"));
     for s in &order {
         read_copy_files(sections, s, arch, &mut out.files, diags);
-        if let Some(co) = coinstallers_of(&s.name) {
+        if let Some(co) = coinstallers_of(s.name()) {
             read_copy_files(sections, co, arch, &mut out.files, diags);
         }
-        if let Some(svc) = services_of(&s.name) {
+        if let Some(svc) = services_of(s.name()) {
             read_services(sections, svc, &mut out.services, diags);
         }
     }
@@ -180,27 +180,27 @@ fn collect_needs<'a>(
     needs: &mut Vec<String>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    if !visited.insert(section.name.to_lowercase()) {
+    if !visited.insert(section.name().to_lowercase()) {
         return;
     }
     order.push(section);
-    for line in &section.lines {
+    for line in section.lines() {
         if key_lower(line).as_deref() != Some("needs") {
             continue;
         }
-        for name in nonempty(&line.fields) {
+        for name in nonempty(line.fields()) {
             if !needs.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
                 needs.push(name.clone());
             }
             let Some(target) = sections.get(&name) else {
                 continue;
             };
-            if visited.contains(&target.name.to_lowercase()) {
+            if visited.contains(&target.name().to_lowercase()) {
                 diags.push(Diagnostic {
-                    line: line.line,
+                    line: line.number(),
                     message: format!(
                         "[{}] Needs `{name}` again: Needs cycle ignored",
-                        section.name
+                        section.name()
                     ),
                 });
                 continue;
@@ -216,12 +216,12 @@ fn read_services(
     out: &mut Vec<Service>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    for line in &section.lines {
+    for line in section.lines() {
         if key_lower(line).as_deref() != Some("addservice") {
             continue;
         }
         let field = |i: usize| {
-            line.fields
+            line.fields()
                 .get(i)
                 .map(|f| f.trim())
                 .filter(|f| !f.is_empty())
@@ -239,12 +239,12 @@ fn read_services(
             binary: None,
             load_order_group: None,
             add_reg: Vec::new(),
-            line: line.line,
+            line: line.number(),
         };
         match install_section.as_deref().map(|n| (n, sections.get(n))) {
             Some((_, Some(inst))) => {
-                for l in &inst.lines {
-                    let first = l.fields.first().map(|f| f.trim().to_string());
+                for l in inst.lines() {
+                    let first = l.fields().first().map(|f| f.trim().to_string());
                     match key_lower(l).as_deref() {
                         Some("servicetype") => {
                             svc.service_type = first.as_deref().and_then(parse_number)
@@ -257,7 +257,7 @@ fn read_services(
                         }
                         Some("servicebinary") => svc.binary = first,
                         Some("loadordergroup") => svc.load_order_group = first,
-                        Some("addreg") => svc.add_reg.extend(nonempty(&l.fields)),
+                        Some("addreg") => svc.add_reg.extend(nonempty(l.fields())),
                         _ => {}
                     }
                 }
@@ -274,18 +274,18 @@ fn read_services(
                 .collect();
                 if !missing.is_empty() {
                     diags.push(Diagnostic {
-                        line: line.line,
+                        line: line.number(),
                         message: format!(
                             "service `{}`: [{}] lacks {}",
                             svc.name,
-                            inst.name,
+                            inst.name(),
                             missing.join(", ")
                         ),
                     });
                 }
             }
             Some((n, None)) => diags.push(Diagnostic {
-                line: line.line,
+                line: line.number(),
                 message: format!("service `{}`: install section [{n}] not found", svc.name),
             }),
             // `AddService=,2`: the null service (inf-behaviour.md §G).
@@ -302,21 +302,21 @@ fn read_copy_files(
     out: &mut Vec<FileCopy>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    for line in &section.lines {
+    for line in section.lines() {
         if key_lower(line).as_deref() != Some("copyfiles") {
             continue;
         }
-        for entry in nonempty(&line.fields) {
+        for entry in nonempty(line.fields()) {
             if let Some(single) = entry.strip_prefix('@') {
                 // `CopyFiles=@file.sys`: one file to DefaultDestDir.
-                let dest = destination(sections, None, line.line, diags);
+                let dest = destination(sections, None, line.number(), diags);
                 push_file(
                     sections,
                     arch,
                     single,
                     None,
-                    &section.name,
-                    line.line,
+                    section.name(),
+                    line.number(),
                     &dest,
                     out,
                     diags,
@@ -325,28 +325,36 @@ fn read_copy_files(
             }
             let Some(list) = sections.get(&entry) else {
                 diags.push(Diagnostic {
-                    line: line.line,
+                    line: line.number(),
                     message: format!(
                         "[{}] CopyFiles names missing section [{entry}]",
-                        section.name
+                        section.name()
                     ),
                 });
                 continue;
             };
-            let dest = destination(sections, Some(&list.name), line.line, diags);
-            for fl in &list.lines {
+            let dest = destination(sections, Some(list.name()), line.number(), diags);
+            for fl in list.lines() {
                 let mut names = Vec::new();
-                if let Some(k) = &fl.key {
-                    names.push(k.as_str());
+                if let Some(k) = fl.key() {
+                    names.push(k);
                 }
-                names.extend(fl.fields.iter().map(String::as_str));
+                names.extend(fl.fields());
                 let Some(dest_name) = names.first().map(|s| s.trim()).filter(|s| !s.is_empty())
                 else {
                     continue;
                 };
                 let source = names.get(1).map(|s| s.trim()).filter(|s| !s.is_empty());
                 push_file(
-                    sections, arch, dest_name, source, &list.name, fl.line, &dest, out, diags,
+                    sections,
+                    arch,
+                    dest_name,
+                    source,
+                    list.name(),
+                    fl.number(),
+                    &dest,
+                    out,
+                    diags,
                 );
             }
         }
@@ -367,11 +375,9 @@ fn destination(
     let dirs = sections.get("DestinationDirs");
     let find = |key: &str| {
         dirs.and_then(|d| {
-            d.lines.iter().find(|l| {
-                l.key
-                    .as_deref()
-                    .is_some_and(|k| k.trim().eq_ignore_ascii_case(key))
-            })
+            d.lines()
+                .iter()
+                .find(|l| l.key().is_some_and(|k| k.trim().eq_ignore_ascii_case(key)))
         })
     };
     let line = list.and_then(find).or_else(|| find("DefaultDestDir"));
@@ -381,12 +387,12 @@ fn destination(
             subdir: Vec::new(),
         };
     };
-    let dirid = line.fields.first().and_then(|f| parse_number(f));
-    let subdir = match line.fields.get(1).map(|s| paths::relative_dir(s)) {
+    let dirid = line.fields().first().and_then(parse_number);
+    let subdir = match line.fields().get(1).map(paths::relative_dir) {
         Some(Ok(parts)) => parts,
         Some(Err(e)) => {
             diags.push(Diagnostic {
-                line: line.line,
+                line: line.number(),
                 message: format!("[DestinationDirs] subdirectory refused: {e}"),
             });
             Vec::new()
@@ -395,7 +401,7 @@ fn destination(
     };
     if dirid.is_none() {
         diags.push(Diagnostic {
-            line: line_no.max(line.line),
+            line: line_no.max(line.number()),
             message: "[DestinationDirs] entry has no numeric DIRID".into(),
         });
     }
@@ -474,8 +480,8 @@ fn source_location(
             .iter()
             .filter_map(|s| sections.get(s))
             .find_map(|s| {
-                s.lines.iter().find(|l| {
-                    let k = l.key.as_deref().map(str::trim).unwrap_or_default();
+                s.lines().iter().find(|l| {
+                    let k = l.key().map(str::trim).unwrap_or_default();
                     k.eq_ignore_ascii_case(key)
                         || (numeric
                             && parse_number(k).is_some()
@@ -486,26 +492,25 @@ fn source_location(
     let Some(file) = lookup("SourceDisksFiles", name, false) else {
         return Ok(None);
     };
-    let disk = file.fields.first().map(|s| s.trim()).unwrap_or_default();
+    let disk = file.fields().first().map(|s| s.trim()).unwrap_or_default();
     let mut dir = Vec::new();
     if let Some(disk_line) = lookup("SourceDisksNames", disk, true)
-        && let Some(path) = disk_line.fields.get(3)
+        && let Some(path) = disk_line.fields().get(3)
     {
-        dir = paths::relative_dir(path).map_err(|e| (disk_line.line, e))?;
+        dir = paths::relative_dir(path).map_err(|e| (disk_line.number(), e))?;
     }
-    if let Some(sub) = file.fields.get(1) {
-        dir.extend(paths::relative_dir(sub).map_err(|e| (file.line, e))?);
+    if let Some(sub) = file.fields().get(1) {
+        dir.extend(paths::relative_dir(sub).map_err(|e| (file.number(), e))?);
     }
     Ok(Some(dir))
 }
 
 fn key_lower(line: &Line) -> Option<String> {
-    line.key.as_deref().map(|k| k.trim().to_ascii_lowercase())
+    line.key().map(|k| k.trim().to_ascii_lowercase())
 }
 
-fn nonempty(fields: &[String]) -> impl Iterator<Item = String> + '_ {
+fn nonempty(fields: crate::inf::Fields<'_>) -> impl Iterator<Item = String> + '_ {
     fields
-        .iter()
         .map(|f| f.trim())
         .filter(|f| !f.is_empty())
         .map(str::to_string)

@@ -130,27 +130,22 @@ impl Model {
         model.unstamped = inf
             .sections
             .iter()
-            .any(|s| s.name.to_ascii_uppercase().contains("$ARCH$"));
+            .any(|s| s.name().to_ascii_uppercase().contains("$ARCH$"));
         let mut install_ids: HashMap<(String, Arch), usize> = HashMap::new();
         if let Some(mfg) = sections.get("Manufacturer") {
-            for line in &mfg.lines {
-                let mut fields = line.fields.iter().map(|f| f.trim());
+            for line in mfg.lines() {
+                let mut fields = line.fields().map(|f| f.trim());
                 let Some(base) = fields.next().filter(|b| !b.is_empty()) else {
                     diags.push(Diagnostic {
-                        line: line.line,
+                        line: line.number(),
                         message: "[Manufacturer] line names no Models section".into(),
                     });
                     continue;
                 };
-                let name = line
-                    .key
-                    .as_deref()
-                    .map(str::trim)
-                    .unwrap_or(base)
-                    .to_string();
+                let name = line.key().map(str::trim).unwrap_or(base).to_string();
                 let mut m = Manufacturer {
                     name,
-                    line: line.line,
+                    line: line.number(),
                     models_base: base.to_string(),
                     decorations: Vec::new(),
                     models: Vec::new(),
@@ -163,7 +158,7 @@ impl Model {
                                 model.unstamped = true;
                             }
                             diags.push(Diagnostic {
-                                line: line.line,
+                                line: line.number(),
                                 message: format!("[Manufacturer] {e}"),
                             });
                         }
@@ -178,7 +173,7 @@ impl Model {
                     let Some(section) = sections.get(&name) else {
                         if deco.is_some() {
                             diags.push(Diagnostic {
-                                line: line.line,
+                                line: line.number(),
                                 message: format!(
                                     "[Manufacturer] Models section [{name}] not found"
                                 ),
@@ -186,7 +181,7 @@ impl Model {
                         }
                         continue;
                     };
-                    let key = section.name.to_lowercase();
+                    let key = section.name().to_lowercase();
                     if seen.contains(&key) {
                         continue;
                     }
@@ -194,7 +189,7 @@ impl Model {
                     let arch = deco.map_or(Arch::X86, Decoration::effective_arch);
                     let entries = read_entries(section, &mut diags);
                     m.models.push(Models {
-                        section: section.name.clone(),
+                        section: section.name().to_owned(),
                         decoration: deco.cloned(),
                         arch,
                         entries,
@@ -299,30 +294,29 @@ impl Model {
 
 fn read_entries(section: &Section, diags: &mut Vec<Diagnostic>) -> Vec<ModelEntry> {
     let mut out = Vec::new();
-    for line in &section.lines {
-        let Some(desc) = line.key.as_deref() else {
+    for line in section.lines() {
+        let Some(desc) = line.key() else {
             diags.push(Diagnostic {
-                line: line.line,
-                message: format!("[{}] models line has no `=`", section.name),
+                line: line.number(),
+                message: format!("[{}] models line has no `=`", section.name()),
             });
             continue;
         };
-        let field = |i: usize| line.fields.get(i).map(|f| f.trim()).unwrap_or_default();
+        let field = |i: usize| line.fields().get(i).map(|f| f.trim()).unwrap_or_default();
         let install = field(0);
         let hardware_id = field(1).to_string();
         let compatible_ids: Vec<String> = line
-            .fields
-            .iter()
+            .fields()
             .skip(2)
             .map(|f| f.trim().to_string())
             .filter(|f| !f.is_empty())
             .collect();
         if hardware_id.is_empty() && compatible_ids.is_empty() {
             diags.push(Diagnostic {
-                line: line.line,
+                line: line.number(),
                 message: format!(
                     "[{}] models line `{desc}` gives no hardware ID",
-                    section.name
+                    section.name()
                 ),
             });
             continue;
@@ -332,7 +326,7 @@ fn read_entries(section: &Section, diags: &mut Vec<Diagnostic>) -> Vec<ModelEntr
             install_section: (!install.is_empty()).then(|| install.to_string()),
             hardware_id,
             compatible_ids,
-            line: line.line,
+            line: line.number(),
             install: None,
         });
     }
@@ -349,7 +343,7 @@ impl<'a> Sections<'a> {
     pub(crate) fn new(inf: &'a Inf) -> Sections<'a> {
         let mut by_name = HashMap::with_capacity(inf.sections.len());
         for s in &inf.sections {
-            by_name.entry(s.name.to_lowercase()).or_insert(s);
+            by_name.entry(s.name().to_lowercase()).or_insert(s);
         }
         Sections { by_name }
     }

@@ -152,11 +152,11 @@ pub(super) fn read_version(sections: &Sections<'_>, diags: &mut Vec<Diagnostic>)
         });
         return info;
     };
-    for line in &version.lines {
-        let Some(key) = line.key.as_deref() else {
+    for line in version.lines() {
+        let Some(key) = line.key() else {
             continue;
         };
-        let first = line.fields.first().map(|f| f.trim().to_string());
+        let first = line.fields().first().map(|f| f.trim().to_string());
         let lower = key.trim().to_ascii_lowercase();
         match lower.as_str() {
             "signature" => info.signature = first,
@@ -176,7 +176,7 @@ pub(super) fn read_version(sections: &Sections<'_>, diags: &mut Vec<Diagnostic>)
                         info.catalogs.push(CatalogFile {
                             decoration,
                             name,
-                            line: line.line,
+                            line: line.number(),
                         });
                     }
                 }
@@ -209,12 +209,12 @@ pub(super) fn read_driver_ver(
     line: &crate::inf::Line,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<DriverVer> {
-    let date = line.fields.first()?;
-    match DriverVer::parse(date, line.fields.get(1).map(String::as_str)) {
+    let date = line.fields().first()?;
+    match DriverVer::parse(date, line.fields().get(1)) {
         Ok(v) => Some(v),
         Err(message) => {
             diags.push(Diagnostic {
-                line: line.line,
+                line: line.number(),
                 message,
             });
             None
