@@ -2,4 +2,5 @@
 //! writes and registry edits) and only then commits it, so nothing is written to an image until
 //! the plan is complete (DESIGN.md, invariants).
 
+pub mod commit;
 pub mod plan;

@@ -1,0 +1,809 @@
+//! The journaled commit: applies a whole [`Plan`] to an image directory so that a kill at any
+//! point leaves the image as it was before or as it is after (DESIGN.md, invariants).
+//!
+//! # Protocol
+//! 1. **Lock** the image: `<image>/.infuse.lock`, an OS lock (released by the kernel when the
+//!    process dies, so a kill never leaves a stale lock). A second infuse on the same image gets
+//!    [`CommitError::Locked`]. Whoever holds the lock first runs [`recover`].
+//! 2. **Compute** every new hive in memory: [`Hive::open`] (replays `.LOG1`/`.LOG2` of a dirty
+//!    hive; a dirty hive without logs is refused by [`Hive::edit`]), then the plan's
+//!    [`HiveOp`]s through an [`Edit`](crate::hive::Edit), then [`Edit::apply`](crate::hive::Edit::apply).
+//!    Every destination path is resolved case-insensitively against the image and checked
+//!    (no `..`, drive, stream, device name, symlink) before anything is written.
+//! 3. **Stage**: every new file (package files, `oemN.inf`, the new hives) is written to
+//!    `<image>/.infuse-txn/staging/<n>`, on the image's own file system so that the final step is
+//!    a rename. Copies use `std::fs::copy` (`copy_file_range` on Linux) and are checked against
+//!    the plan's size (and sha256 when the plan gives one). Then every staged file is fsynced.
+//! 4. **Journal**: the list of renames (`staging/<n>` → destination) and removals, as JSON
+//!    followed by its sha256, is written to `journal.tmp`, fsynced and renamed to `journal`; the
+//!    directory is fsynced. **This rename is the commit point.** Before it, the image itself has
+//!    not been touched.
+//! 5. **Apply**: the renames and removals in journal order (removals prune directories left
+//!    empty below `DriverStore/FileRepository`), then fsync of every directory touched.
+//! 6. **Clean up**: remove the (now empty) staging directory, then the journal, then
+//!    `.infuse-txn`.
+//!
+//! [`recover`] (run under the lock before any plan is made): no `.infuse-txn` → nothing to do;
+//! a `journal` with a valid checksum → redo step 5 and 6 (idempotent: a rename whose staged file
+//! is gone has been done, a removal of a missing file has been done); no journal → remove
+//! `.infuse-txn` (a roll back when staged files were left; the image was never touched). A journal with a bad checksum
+//! cannot come from this protocol (it is published by rename after fsync) and is reported, not
+//! guessed at.
+//!
+//! A plan may not name one destination twice (a removal and a put of the same file would make
+//! redo remove the new file): [`commit`] refuses such a plan.
+//!
+//! Tests inject faults with a hook called before every [`Step`]; the binary reads
+//! `INFUSE_FAULT_AT=<n>` ([`env_fault_hook`]) and aborts the process at the n-th step, so the
+//! tests can kill the real binary at every step.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::plan::{FileOp, FileSource, HiveFile, HiveOp, Plan, RegOp};
+use crate::hive::{Hive, HiveError, ValueType};
+
+/// The lock file at the image root (removed again when the lock is released).
+pub const LOCK_FILE: &str = ".infuse.lock";
+/// The transaction directory at the image root: `staging/`, `journal.tmp`, `journal`.
+pub const TXN_DIR: &str = ".infuse-txn";
+const JOURNAL: &str = "journal";
+const JOURNAL_TMP: &str = "journal.tmp";
+const STAGING: &str = "staging";
+/// Removals prune empty directories up to (not including) this one.
+const PRUNE_ROOT: &str = "Windows/System32/DriverStore/FileRepository";
+
+/// One step of a commit or a recovery, in order. A fault hook sees each before it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Read a hive and apply the plan's edits to it in memory.
+    ComputeHive(HiveFile),
+    /// Write staged file `n` (destination `dest`).
+    Stage { n: usize, dest: String },
+    /// fsync every staged file.
+    SyncStaging,
+    /// Write and fsync `journal.tmp`.
+    WriteJournal,
+    /// Rename `journal.tmp` to `journal` and fsync the directory: the commit point.
+    PublishJournal,
+    /// Perform journal entry `n` (a rename into the image or a removal).
+    Apply { n: usize, dest: String },
+    /// fsync every directory the entries touched.
+    SyncDirs,
+    /// Remove the (emptied) staging directory.
+    RemoveStaging,
+    /// Remove the journal: the transaction is complete.
+    RemoveJournal,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::ComputeHive(h) => write!(f, "compute hive {}", h.image_path()),
+            Step::Stage { n, dest } => write!(f, "stage file {n} ({dest})"),
+            Step::SyncStaging => f.write_str("sync staged files"),
+            Step::WriteJournal => f.write_str("write the journal"),
+            Step::PublishJournal => f.write_str("publish the journal (commit point)"),
+            Step::Apply { n, dest } => write!(f, "apply journal entry {n} ({dest})"),
+            Step::SyncDirs => f.write_str("sync directories"),
+            Step::RemoveJournal => f.write_str("remove the journal"),
+            Step::RemoveStaging => f.write_str("remove the staging directory"),
+        }
+    }
+}
+
+/// A fault hook: called before every step; an error aborts the commit at that step.
+pub type Hook<'a> = &'a mut dyn FnMut(&Step) -> io::Result<()>;
+
+/// Why a commit or recovery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(
+        "{path}: another infuse is changing this image\nhint: wait for it to finish; the lock is released when that process ends"
+    )]
+    Locked { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: {source}")]
+    Hive { path: PathBuf, source: HiveError },
+    #[error("refused image path `{dest}`: {reason}")]
+    BadPath { dest: String, reason: String },
+    #[error("the plan names `{dest}` more than once")]
+    Duplicate { dest: String },
+    #[error("{path}: copied {got} bytes from {source_path}, the plan expects {expected}")]
+    Size {
+        path: PathBuf,
+        source_path: PathBuf,
+        expected: u64,
+        got: u64,
+    },
+    #[error("{path}: sha256 {got}, the plan expects {expected}")]
+    Hash {
+        path: PathBuf,
+        expected: String,
+        got: String,
+    },
+    #[error(
+        "{path}: damaged journal ({msg})\nhint: the image may be half-changed; restore it from a copy"
+    )]
+    Journal { path: PathBuf, msg: String },
+    #[error(
+        "{path}: journal entry {n} cannot be redone: the staged file is gone and `{dest}` does not exist"
+    )]
+    Redo {
+        path: PathBuf,
+        n: usize,
+        dest: String,
+    },
+    #[error("stopped before step `{step}`: {source}")]
+    Fault { step: String, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CommitError + '_ {
+    move |source| CommitError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The image's lock; held while recovering, planning and committing.
+#[derive(Debug)]
+pub struct ImageLock {
+    root: PathBuf,
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl ImageLock {
+    /// Takes the lock of the image at `root`, or fails at once with [`CommitError::Locked`].
+    pub fn acquire(root: &Path) -> Result<ImageLock, CommitError> {
+        let path = root.join(LOCK_FILE);
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(io_err(&path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(CommitError::Locked { path });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+            }
+            // The holder removes the file before it unlocks: if the file we locked is no longer
+            // the one at the path, a previous holder released it meanwhile; take the new one.
+            if same_file(&file, &path) {
+                return Ok(ImageLock {
+                    root: root.to_path_buf(),
+                    path,
+                    file: Some(file),
+                });
+            }
+        }
+    }
+
+    /// The image root this lock covers.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &std::fs::File, path: &Path) -> bool {
+    // Windows does not let a file that is open without FILE_SHARE_DELETE be removed.
+    path.exists()
+}
+
+impl Drop for ImageLock {
+    fn drop(&mut self) {
+        // Remove while still holding the lock (see `acquire`), then unlock by closing.
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file.take());
+    }
+}
+
+/// What [`recover`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recovery {
+    /// No interrupted transaction.
+    Clean,
+    /// A committed transaction was finished.
+    Finished,
+    /// An uncommitted transaction's staged files were removed; the image was never touched.
+    RolledBack,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CommitReport {
+    pub files_written: usize,
+    pub bytes_written: u64,
+    pub files_removed: usize,
+    /// The hives rewritten (image-relative paths as found).
+    pub hives: Vec<String>,
+}
+
+/// A journal entry. Paths are image-relative, `/`-separated, spelled as on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+enum Entry {
+    Rename { staged: String, dest: String },
+    Remove { dest: String },
+}
+
+impl Entry {
+    fn dest(&self) -> &str {
+        match self {
+            Entry::Rename { dest, .. } | Entry::Remove { dest } => dest,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    version: u32,
+    entries: Vec<Entry>,
+}
+
+/// A hook that aborts the process at the step numbered by `INFUSE_FAULT_AT` (1-based, counted
+/// over every hook call of the process), for the kill tests. Without the variable it does
+/// nothing.
+pub fn env_fault_hook() -> impl FnMut(&Step) -> io::Result<()> {
+    let at: Option<u64> = std::env::var("INFUSE_FAULT_AT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok());
+    let mut count = 0u64;
+    move |step| {
+        count += 1;
+        if at == Some(count) {
+            let _ = writeln!(
+                io::stderr(),
+                "INFUSE_FAULT_AT={count}: aborting before step `{step}`"
+            );
+            std::process::abort();
+        }
+        Ok(())
+    }
+}
+
+fn run_hook(hook: Hook<'_>, step: Step) -> Result<(), CommitError> {
+    hook(&step).map_err(|source| CommitError::Fault {
+        step: step.to_string(),
+        source,
+    })
+}
+
+/// Finishes or rolls back an interrupted transaction of the locked image.
+pub fn recover(lock: &ImageLock, hook: Hook<'_>) -> Result<Recovery, CommitError> {
+    let root = lock.root();
+    let txn = root.join(TXN_DIR);
+    if !txn.exists() {
+        return Ok(Recovery::Clean);
+    }
+    let journal_path = txn.join(JOURNAL);
+    if journal_path.exists() {
+        let journal = read_journal(&journal_path)?;
+        apply_entries(root, &journal.entries, hook)?;
+        finish(root, hook)?;
+        return Ok(Recovery::Finished);
+    }
+    // No journal: either the commit point was never reached (staged files or `journal.tmp`
+    // left: roll back), or a finished transaction was stopped while removing its empty folder.
+    let leftovers = std::fs::read_dir(&txn)
+        .map_err(io_err(&txn))?
+        .next()
+        .is_some();
+    run_hook(hook, Step::RemoveStaging)?;
+    remove_dir_all_missing_ok(&txn)?;
+    sync_dir(root)?;
+    Ok(if leftovers {
+        Recovery::RolledBack
+    } else {
+        Recovery::Clean
+    })
+}
+
+/// Commits `plan` to the locked image (run [`recover`] first). An empty plan writes nothing.
+pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitReport, CommitError> {
+    let root = lock.root();
+    let mut report = CommitReport::default();
+    if plan.is_empty() {
+        return Ok(report);
+    }
+    // Resolve and check every destination first: nothing is written for a refused plan.
+    let mut seen = BTreeSet::new();
+    let mut files = Vec::with_capacity(plan.files.len());
+    for op in &plan.files {
+        let (dest, resolved) = match op {
+            FileOp::Put { dest, .. } | FileOp::Remove { dest } => (dest, resolve(root, dest)?),
+        };
+        if !seen.insert(resolved.to_lowercase()) {
+            return Err(CommitError::Duplicate { dest: dest.clone() });
+        }
+        files.push((op, resolved));
+    }
+    // The new hives, in memory.
+    let mut by_hive: BTreeMap<HiveFile, Vec<&HiveOp>> = BTreeMap::new();
+    for op in &plan.hives {
+        by_hive.entry(op.hive).or_default().push(op);
+    }
+    let mut hives = Vec::new();
+    for (hive, ops) in by_hive {
+        run_hook(hook, Step::ComputeHive(hive))?;
+        let rel = resolve(root, hive.image_path())?;
+        if !seen.insert(rel.to_lowercase()) {
+            return Err(CommitError::Duplicate { dest: rel });
+        }
+        let path = root.join(&rel);
+        let bytes = edit_hive(&path, &ops)?;
+        hives.push((rel, path, bytes));
+    }
+
+    // Stage.
+    let txn = root.join(TXN_DIR);
+    let staging = txn.join(STAGING);
+    fs_err::create_dir_all(&staging).map_err(io_err(&staging))?;
+    let mut entries = Vec::new();
+    let mut staged = Vec::new();
+    let mut n = 0usize;
+    for (op, resolved) in &files {
+        match op {
+            FileOp::Put {
+                source,
+                size,
+                sha256,
+                ..
+            } => {
+                run_hook(
+                    hook,
+                    Step::Stage {
+                        n,
+                        dest: resolved.clone(),
+                    },
+                )?;
+                let name = n.to_string();
+                let path = staging.join(&name);
+                stage_file(&path, source, *size, sha256.as_deref())?;
+                report.files_written += 1;
+                report.bytes_written += size;
+                staged.push(path);
+                entries.push(Entry::Rename {
+                    staged: name,
+                    dest: resolved.clone(),
+                });
+                n += 1;
+            }
+            FileOp::Remove { .. } => {
+                report.files_removed += 1;
+                entries.push(Entry::Remove {
+                    dest: resolved.clone(),
+                });
+            }
+        }
+    }
+    for (rel, path, bytes) in &hives {
+        run_hook(
+            hook,
+            Step::Stage {
+                n,
+                dest: rel.clone(),
+            },
+        )?;
+        let name = n.to_string();
+        let spath = staging.join(&name);
+        fs_err::write(&spath, bytes).map_err(io_err(&spath))?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            // Keep the hive's permissions.
+            std::fs::set_permissions(&spath, meta.permissions()).map_err(io_err(&spath))?;
+        }
+        staged.push(spath);
+        entries.push(Entry::Rename {
+            staged: name,
+            dest: rel.clone(),
+        });
+        report.hives.push(rel.clone());
+        n += 1;
+    }
+    run_hook(hook, Step::SyncStaging)?;
+    for path in &staged {
+        sync_file(path)?;
+    }
+    sync_dir(&staging)?;
+
+    // Journal: the commit point is its rename.
+    run_hook(hook, Step::WriteJournal)?;
+    let tmp = txn.join(JOURNAL_TMP);
+    write_journal(
+        &tmp,
+        &Journal {
+            version: 1,
+            entries: entries.clone(),
+        },
+    )?;
+    run_hook(hook, Step::PublishJournal)?;
+    let journal = txn.join(JOURNAL);
+    fs_err::rename(&tmp, &journal).map_err(io_err(&journal))?;
+    sync_dir(&txn)?;
+
+    apply_entries(root, &entries, hook)?;
+    finish(root, hook)?;
+    Ok(report)
+}
+
+/// Applies the plan's registry edits to the hive at `path`; returns the new hive's bytes.
+fn edit_hive(path: &Path, ops: &[&HiveOp]) -> Result<Vec<u8>, CommitError> {
+    let herr = |source| CommitError::Hive {
+        path: path.to_path_buf(),
+        source,
+    };
+    let hive = Hive::open(path).map_err(herr)?;
+    let mut edit = hive.edit().map_err(herr)?;
+    for op in ops {
+        match &op.op {
+            RegOp::CreateKey { key } => edit.create_key(key),
+            RegOp::SetValue {
+                key,
+                name,
+                kind,
+                data,
+            } => edit.set_value(key, name, ValueType(*kind), data.clone()),
+            RegOp::DeleteValue { key, name } => edit.delete_value(key, name).map(|_| ()),
+            RegOp::DeleteKey { key } => edit.delete_key(key).map(|_| ()),
+        }
+        .map_err(herr)?;
+    }
+    let new = edit.apply().map_err(herr)?;
+    Ok(new.as_bytes().to_vec())
+}
+
+fn stage_file(
+    path: &Path,
+    source: &FileSource,
+    size: u64,
+    sha256: Option<&str>,
+) -> Result<(), CommitError> {
+    match source {
+        FileSource::Path { path: src } => {
+            let got = std::fs::copy(src, path).map_err(|e| CommitError::Io {
+                path: src.clone(),
+                source: io::Error::new(e.kind(), format!("copy to {}: {e}", path.display())),
+            })?;
+            if got != size {
+                return Err(CommitError::Size {
+                    path: path.to_path_buf(),
+                    source_path: src.clone(),
+                    expected: size,
+                    got,
+                });
+            }
+        }
+        FileSource::Bytes { bytes } => {
+            if bytes.len() as u64 != size {
+                return Err(CommitError::Size {
+                    path: path.to_path_buf(),
+                    source_path: PathBuf::from("<plan bytes>"),
+                    expected: size,
+                    got: bytes.len() as u64,
+                });
+            }
+            fs_err::write(path, bytes).map_err(io_err(path))?;
+        }
+    }
+    if let Some(expected) = sha256 {
+        let got = hash_file(path)?;
+        if !got.eq_ignore_ascii_case(expected) {
+            return Err(CommitError::Hash {
+                path: path.to_path_buf(),
+                expected: expected.to_string(),
+                got,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn hash_file(path: &Path) -> Result<String, CommitError> {
+    let mut f = fs_err::File::open(path).map_err(io_err(path))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn write_journal(path: &Path, journal: &Journal) -> Result<(), CommitError> {
+    let mut body = serde_json::to_vec(journal).map_err(|e| CommitError::Journal {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    let sum = hex::encode(Sha256::digest(&body));
+    body.push(b'\n');
+    body.extend_from_slice(sum.as_bytes());
+    body.push(b'\n');
+    let mut f = fs_err::File::create(path).map_err(io_err(path))?;
+    f.write_all(&body).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))?;
+    Ok(())
+}
+
+fn read_journal(path: &Path) -> Result<Journal, CommitError> {
+    let bad = |msg: &str| CommitError::Journal {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    };
+    let text = fs_err::read(path).map_err(io_err(path))?;
+    let text = std::str::from_utf8(&text).map_err(|_| bad("not UTF-8"))?;
+    let mut lines = text.lines();
+    let (Some(body), Some(sum), None) = (lines.next(), lines.next(), lines.next()) else {
+        return Err(bad("expected a JSON line and a checksum line"));
+    };
+    if hex::encode(Sha256::digest(body.as_bytes())) != sum {
+        return Err(bad("checksum mismatch"));
+    }
+    let journal: Journal =
+        serde_json::from_str(body).map_err(|e| bad(&format!("unreadable: {e}")))?;
+    if journal.version != 1 {
+        return Err(bad(&format!("unknown version {}", journal.version)));
+    }
+    // Entries came from `resolve`, but check them again: the file is data.
+    for e in &journal.entries {
+        check_rel(e.dest())?;
+        if let Entry::Rename { staged, .. } = e
+            && (staged.is_empty() || !staged.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(bad(&format!("staged name `{staged}`")));
+        }
+    }
+    Ok(journal)
+}
+
+/// Performs the journal's entries; idempotent, so recovery can run it again.
+fn apply_entries(root: &Path, entries: &[Entry], hook: Hook<'_>) -> Result<(), CommitError> {
+    let staging = root.join(TXN_DIR).join(STAGING);
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    for (n, e) in entries.iter().enumerate() {
+        run_hook(
+            hook,
+            Step::Apply {
+                n,
+                dest: e.dest().to_string(),
+            },
+        )?;
+        let dest = root.join(e.dest());
+        match e {
+            Entry::Rename { staged, .. } => {
+                let src = staging.join(staged);
+                if src.exists() {
+                    if let Some(parent) = dest.parent() {
+                        create_dirs(root, parent, &mut dirs)?;
+                    }
+                    fs_err::rename(&src, &dest).map_err(io_err(&dest))?;
+                } else if !dest.exists() {
+                    return Err(CommitError::Redo {
+                        path: root.join(TXN_DIR).join(JOURNAL),
+                        n,
+                        dest: e.dest().to_string(),
+                    });
+                }
+            }
+            Entry::Remove { .. } => {
+                match std::fs::remove_file(&dest) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(io_err(&dest)(err)),
+                }
+                prune(root, &dest, &mut dirs)?;
+            }
+        }
+        if let Some(parent) = dest.parent() {
+            dirs.insert(parent.to_path_buf());
+        }
+    }
+    run_hook(hook, Step::SyncDirs)?;
+    for d in &dirs {
+        if d.is_dir() {
+            sync_dir(d)?;
+        }
+    }
+    Ok(())
+}
+
+/// Cleans up a finished transaction: the staging directory first (every staged file has been
+/// renamed away), then the journal, so that a journal present always means "redo".
+fn finish(root: &Path, hook: Hook<'_>) -> Result<(), CommitError> {
+    let txn = root.join(TXN_DIR);
+    run_hook(hook, Step::RemoveStaging)?;
+    remove_dir_all_missing_ok(&txn.join(STAGING))?;
+    run_hook(hook, Step::RemoveJournal)?;
+    let journal = txn.join(JOURNAL);
+    match std::fs::remove_file(&journal) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(&journal)(e)),
+    }
+    remove_dir_all_missing_ok(&txn)?;
+    sync_dir(root)?;
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents below `root`, remembering the parents to fsync.
+fn create_dirs(root: &Path, dir: &Path, synced: &mut BTreeSet<PathBuf>) -> Result<(), CommitError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while !cur.is_dir() && cur != root {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    for d in missing.iter().rev() {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(d)(e)),
+        }
+        if let Some(p) = d.parent() {
+            synced.insert(p.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// Removes the directories left empty by a removal, up to `DriverStore/FileRepository`.
+fn prune(root: &Path, removed: &Path, synced: &mut BTreeSet<PathBuf>) -> Result<(), CommitError> {
+    let stop = root.join(PRUNE_ROOT);
+    let Some(mut dir) = removed.parent().map(Path::to_path_buf) else {
+        return Ok(());
+    };
+    // Only below FileRepository (compared case-insensitively, as the tree may spell it).
+    let lower = |p: &Path| p.to_string_lossy().to_lowercase();
+    let stop_l = lower(&stop);
+    if !lower(&dir).starts_with(&(stop_l.clone() + "/")) {
+        return Ok(());
+    }
+    while lower(&dir) != stop_l && lower(&dir).starts_with(&stop_l) {
+        match std::fs::remove_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            // Not empty (or anything else): stop pruning here.
+            Err(_) => break,
+        }
+        let Some(p) = dir.parent() else { break };
+        synced.insert(p.to_path_buf());
+        dir = p.to_path_buf();
+    }
+    Ok(())
+}
+
+fn sync_file(path: &Path) -> Result<(), CommitError> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), CommitError> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(dir))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn remove_dir_all_missing_ok(dir: &Path) -> Result<(), CommitError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+/// Checks an image-relative path from data: `/`-separated components, each a plain file name.
+fn check_rel(rel: &str) -> Result<Vec<&str>, CommitError> {
+    let bad = |reason: String| CommitError::BadPath {
+        dest: rel.to_string(),
+        reason,
+    };
+    if rel.is_empty() {
+        return Err(bad("empty path".into()));
+    }
+    let mut out = Vec::new();
+    for comp in rel.split('/') {
+        infuse_driver_store::inf::model::paths::file_name(comp).map_err(|e| bad(e.to_string()))?;
+        if comp == "." || comp.trim() != comp {
+            return Err(bad(format!("component `{comp}`")));
+        }
+        out.push(comp);
+    }
+    if out.first().is_some_and(|c| c.eq_ignore_ascii_case(TXN_DIR))
+        || out
+            .first()
+            .is_some_and(|c| c.eq_ignore_ascii_case(LOCK_FILE))
+    {
+        return Err(bad("infuse's own transaction files".into()));
+    }
+    Ok(out)
+}
+
+/// Resolves an image-relative path case-insensitively against the tree (Windows compares file
+/// names case-insensitively): existing components take their on-disk spelling, missing ones
+/// keep the plan's. Refuses paths from data that could leave the image and symlinks on the way.
+pub fn resolve(root: &Path, rel: &str) -> Result<String, CommitError> {
+    let comps = check_rel(rel)?;
+    let mut cur = root.to_path_buf();
+    let mut out: Vec<String> = Vec::with_capacity(comps.len());
+    let mut exists = true;
+    for comp in comps {
+        let mut name = comp.to_string();
+        if exists {
+            let direct = cur.join(comp);
+            match std::fs::symlink_metadata(&direct) {
+                Ok(_) => {}
+                Err(_) => match find_ci(&cur, comp)? {
+                    Some(found) => name = found,
+                    None => exists = false,
+                },
+            }
+            if exists {
+                let meta = std::fs::symlink_metadata(cur.join(&name)).map_err(io_err(&cur))?;
+                if meta.file_type().is_symlink() {
+                    return Err(CommitError::BadPath {
+                        dest: rel.to_string(),
+                        reason: format!("`{}` is a symbolic link", cur.join(&name).display()),
+                    });
+                }
+            }
+        }
+        cur.push(&name);
+        out.push(name);
+    }
+    Ok(out.join("/"))
+}
+
+fn find_ci(dir: &Path, name: &str) -> Result<Option<String>, CommitError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let want = name.to_lowercase();
+    for e in rd {
+        let e = e.map_err(io_err(dir))?;
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.to_lowercase() == want {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;
