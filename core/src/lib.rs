@@ -10,5 +10,6 @@ pub mod cli;
 pub mod demo;
 pub mod hive;
 pub mod hwid;
+pub mod plugin;
 pub mod rank;
 pub mod stage;

@@ -47,6 +47,8 @@ pub(crate) struct MatchArgs {
     /// Exit with status 2 unless every boot-critical device has a driver.
     #[arg(long)]
     require_boot: bool,
+    #[command(flatten)]
+    plugins: super::plugin::PluginArgs,
 }
 
 /// Exit status when coverage is short of a `--require-*` flag.
@@ -62,23 +64,28 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
     let inv = a.source.load()?;
     let matcher = StoreMatcher::open(&a.store)
         .with_context(|| format!("cannot open the store {}", a.store.display()))?;
-    let report = MatchReport::build(
+    let mut report = MatchReport::build(
         &matcher,
         &inv,
         target,
         a.signature_rules,
         a.store.display().to_string(),
     )?;
+    let plugins = super::plugin::apply_to_match(&a.plugins, &mut report)?;
     let summary = report.summary;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        super::plugin::write_match_json(&mut out, &report, plugins.as_ref())?;
         writeln!(out)?;
     } else {
+        if let Some(p) = &plugins {
+            super::plugin::write_match_header(&mut out, p)?;
+        }
         write_text(&mut out, &report, a.explain)?;
     }
     out.flush()?;
+    super::plugin::check_strict(&a.plugins, plugins.as_ref())?;
     let short = (a.require_all && summary.uncovered > 0)
         || (a.require_boot && summary.boot_critical_uncovered > 0);
     Ok(if short {
@@ -118,6 +125,7 @@ fn write_device(out: &mut impl Write, m: &DeviceMatch, explain: bool) -> std::io
     match m.winner() {
         Some(w) => {
             writeln!(out, "  → {}", node_line(w))?;
+            super::plugin::write_notes(out, w, "    ")?;
             if w.rank.id_match.is_compatible_only() {
                 writeln!(
                     out,
@@ -127,6 +135,7 @@ fn write_device(out: &mut impl Write, m: &DeviceMatch, explain: bool) -> std::io
         }
         None => writeln!(out, "  → no driver")?,
     }
+    super::plugin::write_failures(out, m)?;
     if explain {
         for c in m
             .candidates
@@ -134,6 +143,7 @@ fn write_device(out: &mut impl Write, m: &DeviceMatch, explain: bool) -> std::io
             .filter(|c| c.verdict != Verdict::Selected)
         {
             writeln!(out, "    {}: {}", c.verdict_text(), node_line(c))?;
+            super::plugin::write_notes(out, c, "      ")?;
         }
     } else if m.winner().is_none() {
         for c in m.candidates.iter().take(3) {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod demo;
 mod inf;
 mod matching;
+mod plugin;
 mod reg;
 mod scan;
 mod store;
@@ -40,6 +41,9 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Find the driver Windows would pick for every device.
     Match(matching::MatchArgs),
+    /// Check a vendor plugin, or start a new one.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
     /// Read and edit offline registry hives (a debugging aid, like hivexsh).
     #[command(subcommand)]
     Reg(reg::RegCommand),
@@ -56,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Scan(a) => scan::run(a),
         Command::Match(a) => matching::run(a),
         Command::Reg(c) => reg::run(c),
+        Command::Plugin(c) => plugin::run(c),
     };
     match result {
         Ok(code) => code,

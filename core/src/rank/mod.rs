@@ -29,7 +29,9 @@ pub mod target;
 
 pub use decoration::{LineView, ModelsChoice, select_models};
 pub use score::{IdMatch, Rank, Signature, SignatureRules};
-pub use select::{Candidate, DeviceMatch, Exclusion, Node, Verdict};
+pub use select::{
+    Candidate, DeviceMatch, Exclusion, Node, PluginAction, PluginFailure, PluginNote, Verdict,
+};
 pub use target::Target;
 
 /// Coverage of a whole machine.

@@ -164,6 +164,8 @@ pub enum Exclusion {
     NoModelsSection { section: Option<String> },
     /// Files the INF references are missing from the package.
     IncompletePackage,
+    /// A vendor plugin rejected it.
+    Plugin { plugin: String, why: String },
 }
 
 impl std::fmt::Display for Exclusion {
@@ -197,6 +199,9 @@ impl std::fmt::Display for Exclusion {
                 f,
                 "package incomplete: files the INF references are missing"
             ),
+            Exclusion::Plugin { plugin, why } => {
+                write!(f, "rejected by plugin {plugin}: {why}")
+            }
         }
     }
 }
@@ -226,6 +231,52 @@ pub struct Candidate {
     pub matched_id: String,
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// What vendor plugins said about it, in the order they said it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plugin_notes: Vec<PluginNote>,
+}
+
+/// What a vendor plugin's `select` said about a candidate, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginNote {
+    pub plugin: String,
+    #[serde(flatten)]
+    pub action: PluginAction,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum PluginAction {
+    /// Excluded ([`Exclusion::Plugin`]).
+    Reject,
+    /// First among the candidates of equal (effective) rank, before the DriverVer tie-breakers.
+    Prefer,
+    /// Added to the rank value (negative is better), clamped to the rank's 32-bit range.
+    Adjust { delta: i32 },
+}
+
+impl std::fmt::Display for PluginNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.action {
+            PluginAction::Reject => write!(f, "plugin {} rejects: {}", self.plugin, self.reason),
+            PluginAction::Prefer => write!(f, "plugin {} prefers: {}", self.plugin, self.reason),
+            PluginAction::Adjust { delta } => write!(
+                f,
+                "plugin {} adjusts the rank by {delta:+}: {}",
+                self.plugin, self.reason
+            ),
+        }
+    }
+}
+
+/// A vendor plugin that failed on a device: the device keeps Windows' choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginFailure {
+    pub plugin: String,
+    /// `out_of_fuel`, `deadline`, `memory`, `trap`, `invalid_output`, `plugin_error`, …
+    pub kind: String,
+    pub message: String,
 }
 
 impl Candidate {
@@ -242,6 +293,25 @@ impl Candidate {
             Verdict::Excluded { exclusion } => exclusion.to_string(),
         }
     }
+
+    /// The rank value after plugin adjustments (the Windows rank when there are none).
+    pub fn effective_rank(&self) -> u32 {
+        let delta: i64 = self
+            .plugin_notes
+            .iter()
+            .map(|n| match n.action {
+                PluginAction::Adjust { delta } => i64::from(delta),
+                _ => 0,
+            })
+            .sum();
+        (i64::from(self.rank.value()) + delta).clamp(0, i64::from(u32::MAX)) as u32
+    }
+
+    fn preferred_by(&self) -> Option<&PluginNote> {
+        self.plugin_notes
+            .iter()
+            .find(|n| n.action == PluginAction::Prefer)
+    }
 }
 
 /// The outcome for one device.
@@ -250,6 +320,9 @@ pub struct DeviceMatch {
     pub device: Device,
     /// Eligible candidates best first, then excluded ones; the winner, if any, is first.
     pub candidates: Vec<Candidate>,
+    /// Vendor plugins that failed on this device (its candidates are as Windows ranks them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plugin_failures: Vec<PluginFailure>,
 }
 
 impl DeviceMatch {
@@ -263,13 +336,49 @@ impl DeviceMatch {
     pub fn boot_critical(&self) -> bool {
         self.device.boot_critical || self.candidates.iter().any(|c| c.node.boot_critical)
     }
+
+    /// The hook for vendor plugins: attach `notes` (by index into `candidates`) and rank again.
+    /// A rejected candidate becomes [`Exclusion::Plugin`]; an adjusted one ranks by its
+    /// [`Candidate::effective_rank`]; a preferred one comes first among equal ranks. Notes on
+    /// candidates already excluded are kept for `--explain` but do not make them eligible.
+    pub fn apply_plugin_notes(&mut self, notes: Vec<(usize, PluginNote)>) {
+        for (i, note) in notes {
+            if let Some(c) = self.candidates.get_mut(i) {
+                c.plugin_notes.push(note);
+            }
+        }
+        let mut eligible = Vec::new();
+        let mut excluded = Vec::new();
+        for mut c in std::mem::take(&mut self.candidates) {
+            if matches!(c.verdict, Verdict::Excluded { .. }) {
+                excluded.push(c);
+                continue;
+            }
+            let rejected = c
+                .plugin_notes
+                .iter()
+                .find(|n| n.action == PluginAction::Reject)
+                .map(|n| Exclusion::Plugin {
+                    plugin: n.plugin.clone(),
+                    why: n.reason.clone(),
+                });
+            match rejected {
+                Some(exclusion) => {
+                    c.verdict = Verdict::Excluded { exclusion };
+                    excluded.push(c);
+                }
+                None => eligible.push(c),
+            }
+        }
+        self.candidates = settle(eligible, excluded);
+    }
 }
 
 /// The order among eligible candidates (§3.2, then the stable order of the module docs).
 fn better(a: &Candidate, b: &Candidate) -> Ordering {
-    a.rank
-        .value()
-        .cmp(&b.rank.value())
+    a.effective_rank()
+        .cmp(&b.effective_rank())
+        .then_with(|| b.preferred_by().is_some().cmp(&a.preferred_by().is_some()))
         .then_with(|| b.node.date_code().cmp(&a.node.date_code()))
         .then_with(|| b.node.version_code().cmp(&a.node.version_code()))
         .then_with(|| a.node.key().cmp(&b.node.key()))
@@ -281,8 +390,17 @@ fn loss_reason(loser: &Candidate, winner: &Candidate) -> String {
         n.driver_ver
             .map_or_else(|| "none".to_owned(), |d| d.to_string())
     };
-    if loser.rank.value() != winner.rank.value() {
+    let (le, we) = (loser.effective_rank(), winner.effective_rank());
+    let adjusted = le != loser.rank.value() || we != winner.rank.value();
+    if le != we && adjusted {
+        format!("higher rank after plugin adjustments (0x{le:08X} > 0x{we:08X})")
+    } else if le != we {
         format!("higher rank ({} > {})", loser.rank, winner.rank)
+    } else if let (Some(p), None) = (winner.preferred_by(), loser.preferred_by()) {
+        format!(
+            "same rank, plugin {} prefers the winner: {}",
+            p.plugin, p.reason
+        )
     } else if l.date_code() != w.date_code() {
         format!("same rank, older DriverVer date ({} vs {})", ver(l), ver(w))
     } else if l.version_code() != w.version_code() {
@@ -333,6 +451,7 @@ pub fn rank_device(
             rank,
             matched_id,
             verdict: Verdict::Selected,
+            plugin_notes: Vec::new(),
             node,
         };
         match exclusion {
@@ -343,21 +462,28 @@ pub fn rank_device(
             None => eligible.push(c),
         }
     }
+    DeviceMatch {
+        device: device.clone(),
+        candidates: settle(eligible, excluded),
+        plugin_failures: Vec::new(),
+    }
+}
+
+/// Orders eligible candidates (the first is selected, the others lost to it), then the excluded
+/// ones, near-misses (best rank) first.
+fn settle(mut eligible: Vec<Candidate>, mut excluded: Vec<Candidate>) -> Vec<Candidate> {
     eligible.sort_by(better);
     if let Some((first, rest)) = eligible.split_first_mut() {
+        first.verdict = Verdict::Selected;
         for c in rest {
             c.verdict = Verdict::Lost {
                 why: loss_reason(c, first),
             };
         }
     }
-    // Near-misses first among the excluded: best rank first.
     excluded.sort_by(better);
     eligible.extend(excluded);
-    DeviceMatch {
-        device: device.clone(),
-        candidates: eligible,
-    }
+    eligible
 }
 
 fn exclusion(
