@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod hive;
 pub mod hwid;
+pub mod image;
 pub mod plugin;
 pub mod rank;
 pub mod stage;

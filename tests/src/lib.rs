@@ -83,3 +83,4 @@ pub fn oracle(program: &str) -> Command {
     );
     Command::new(program)
 }
+pub mod image;

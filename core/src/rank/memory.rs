@@ -93,6 +93,7 @@ impl MemoryStore {
                     .or(model.version.driver_ver),
                 catalog_present: catalog_present(n.models.arch),
                 boot_critical: model.boot_critical(n.install).any(),
+                in_image: false,
             });
             if !n.entry.hardware_id.is_empty() {
                 self.ids

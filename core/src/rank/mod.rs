@@ -44,6 +44,8 @@ pub struct Summary {
     pub boot_critical_uncovered: usize,
     /// Covered, but only through a compatible ID of the device (a generic driver).
     pub covered_by_compatible_id_only: usize,
+    /// Covered by a driver already in the target image (`match --image`): nothing to inject.
+    pub covered_by_image: usize,
 }
 
 impl Summary {
@@ -56,6 +58,9 @@ impl Summary {
             match r.winner() {
                 Some(w) => {
                     s.covered += 1;
+                    if w.node.in_image {
+                        s.covered_by_image += 1;
+                    }
                     if w.rank.id_match.is_compatible_only() {
                         s.covered_by_compatible_id_only += 1;
                     }
@@ -80,6 +85,9 @@ pub struct MatchReport {
     pub signature_rules: &'static str,
     pub source: String,
     pub store: String,
+    /// The offline image whose drivers were ranked with the store's (`match --image`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     pub devices: Vec<DeviceMatch>,
     pub summary: Summary,
 }
@@ -93,13 +101,25 @@ impl MatchReport {
         rules: SignatureRules,
         store_label: String,
     ) -> Result<MatchReport, store::MatchError> {
+        Self::build_with(matcher, inventory, target, rules, store_label, None)
+    }
+
+    /// [`MatchReport::build`] with extra candidates (the drivers already in an image).
+    pub fn build_with(
+        matcher: &store::StoreMatcher,
+        inventory: &crate::hwid::Inventory,
+        target: Target,
+        rules: SignatureRules,
+        store_label: String,
+        extra: Option<&dyn store::ExtraNodes>,
+    ) -> Result<MatchReport, store::MatchError> {
         let mut devices = Vec::with_capacity(inventory.devices.len());
         for d in inventory
             .devices
             .iter()
             .filter(|d| !d.hardware_ids.is_empty() || !d.compatible_ids.is_empty())
         {
-            devices.push(matcher.match_device(d, &target, rules)?);
+            devices.push(matcher.match_device_with(d, &target, rules, extra)?);
         }
         let summary = Summary::of(&devices);
         Ok(MatchReport {
@@ -107,6 +127,7 @@ impl MatchReport {
             signature_rules: rules.describe(),
             source: inventory.source.clone(),
             store: store_label,
+            image: extra.map(|x| x.label()),
             devices,
             summary,
         })

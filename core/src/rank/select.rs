@@ -48,6 +48,11 @@ pub struct Node {
     /// The catalog named for the node's architecture is in the package.
     pub catalog_present: bool,
     pub boot_critical: bool,
+    /// Already registered in the target image's DriverDatabase (`image::existing`), not a
+    /// store package: on a full tie it is kept, since injecting would change nothing Windows
+    /// must prefer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_image: bool,
 }
 
 fn ser_decoration<S: Serializer>(d: &Option<Decoration>, s: S) -> Result<S::Ok, S::Error> {
@@ -381,6 +386,7 @@ fn better(a: &Candidate, b: &Candidate) -> Ordering {
         .then_with(|| b.preferred_by().is_some().cmp(&a.preferred_by().is_some()))
         .then_with(|| b.node.date_code().cmp(&a.node.date_code()))
         .then_with(|| b.node.version_code().cmp(&a.node.version_code()))
+        .then_with(|| b.node.in_image.cmp(&a.node.in_image))
         .then_with(|| a.node.key().cmp(&b.node.key()))
 }
 
@@ -409,6 +415,8 @@ fn loss_reason(loser: &Candidate, winner: &Candidate) -> String {
             ver(l),
             ver(w)
         )
+    } else if w.in_image && !l.in_image {
+        "same rank, date and version as the driver already in the image".to_owned()
     } else {
         "same rank, date and version: later in the stable order (store package order, then INF line)".to_owned()
     }

@@ -25,6 +25,19 @@ use crate::hwid::Device;
 pub enum MatchError {
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// A source of extra candidates (the target image's DriverDatabase) could not be read.
+    #[error(transparent)]
+    Extra(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Candidates from outside the store, ranked together with the store's: the drivers already in
+/// the target image (`image::existing::ImageDrivers`). Their nodes have `in_image` set and are
+/// never excluded by decoration (Windows registered them for this OS).
+pub trait ExtraNodes {
+    /// The nodes naming `id` (case-insensitively), with where the ID sits on their Models entry.
+    fn lookup(&self, id: &str) -> Result<Vec<(Node, InfPos)>, MatchError>;
+    /// Where they come from, for reports.
+    fn label(&self) -> String;
 }
 
 /// An open store, ready to rank devices.
@@ -73,18 +86,33 @@ impl StoreMatcher {
         target: &Target,
         rules: SignatureRules,
     ) -> Result<DeviceMatch, MatchError> {
+        self.match_device_with(device, target, rules, None)
+    }
+
+    /// Rank one device's candidates from the store and from `extra`.
+    pub fn match_device_with(
+        &self,
+        device: &Device,
+        target: &Target,
+        rules: SignatureRules,
+        extra: Option<&dyn ExtraNodes>,
+    ) -> Result<DeviceMatch, MatchError> {
         let mut cursor = self.cursor.borrow_mut();
         let hits = gather(device, |id| -> Result<Vec<(Node, InfPos)>, MatchError> {
-            Ok(self
+            let mut nodes: Vec<(Node, InfPos)> = self
                 .index
                 .lookup_with(id, &mut cursor)?
                 .into_iter()
                 .map(node_from)
-                .collect())
+                .collect();
+            if let Some(x) = extra {
+                nodes.extend(x.lookup(id)?);
+            }
+            Ok(nodes)
         })?;
         drop(cursor);
         // Read the Manufacturer lines of every package with a candidate first (fallible).
-        for (node, _) in &hits {
+        for (node, _) in hits.iter().filter(|(n, _)| !n.in_image) {
             self.ensure_lines(node.package_order)?;
         }
         let lines = self.lines.borrow();
@@ -92,6 +120,11 @@ impl StoreMatcher {
             device,
             hits,
             |node| {
+                if node.in_image {
+                    return ModelsChoice::Section {
+                        section: node.models_section.clone(),
+                    };
+                }
                 lines
                     .get(&node.package_order)
                     .and_then(|l| l.get(&node.manufacturer_line))
@@ -142,6 +175,7 @@ fn node_from(d: DriverNode) -> (Node, InfPos) {
         driver_ver: d.driver_ver,
         catalog_present: d.catalog_present,
         boot_critical,
+        in_image: false,
     };
     (node, pos)
 }
