@@ -49,17 +49,23 @@ fn device<'a>(inv: &'a Value, hw0: &str) -> &'a Value {
 
 #[test]
 fn sysfs_tree_gives_windows_ladders() {
-    let root = sysfs_fixture("laptop-lenovo-broadwell");
+    // core/fixtures/sysfs/laptop-thinkpad-t450s: built from the linuxhw lspci/lsusb dumps of a
+    // ThinkPad T450s (provenance and expected ladders in that README and in hwid/sysfs.rs).
+    let root = sysfs_fixture("laptop-thinkpad-t450s");
     let inv = scan_json(&["--sysfs", root.to_str().expect("utf-8 path")]);
-    // windows-driver-internals.md §4.3: the real list has 2 hardware and 13 compatible IDs.
-    let codec = device(
-        &inv,
-        r"HDAUDIO\FUNC_01&VEN_10EC&DEV_0236&SUBSYS_17AA3808&REV_1000",
+    // The webcam's IAD makes interfaces 0-1 one usbccgp child, MI_00, with the IAD's class
+    // ([WDD] usbcon/enumeration-of-interface-collections-on-devices-that-have-iads.md).
+    let cam = device(&inv, r"USB\VID_04CA&PID_703C&REV_0017&MI_00");
+    assert_eq!(
+        ids(cam, "compatible_ids"),
+        [
+            r"USB\Class_0e&SubClass_03&Prot_00",
+            r"USB\Class_0e&SubClass_03",
+            r"USB\Class_0e"
+        ]
     );
-    assert_eq!(ids(codec, "hardware_ids").len(), 2);
-    assert_eq!(ids(codec, "compatible_ids").len(), 13);
-    assert_eq!(codec["bus"], "hdaudio");
-    let sata = device(&inv, r"PCI\VEN_8086&DEV_9C83&SUBSYS_380817AA&REV_03");
+    assert_eq!(cam["bus"], "usb");
+    let sata = device(&inv, r"PCI\VEN_8086&DEV_9C83&SUBSYS_503417AA&REV_03");
     assert_eq!(sata["boot_critical"], true);
     assert_eq!(sata["location"], "0000:00:1f.2");
 }
@@ -150,8 +156,8 @@ fn unreadable_sources_fail_with_the_path() {
 #[test]
 fn record_script_keeps_what_the_reader_needs() {
     // core/fixtures/sysfs/record.sh copies only the attributes the reader uses; re-recording a
-    // fixture tree (symlinked HD Audio codecs included) must give the same devices.
-    let src = sysfs_fixture("laptop-lenovo-broadwell");
+    // fixture tree must give the same devices.
+    let src = sysfs_fixture("laptop-thinkpad-t450s");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("recorded");
     let status = std::process::Command::new("bash")
