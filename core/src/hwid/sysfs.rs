@@ -776,6 +776,17 @@ mod tests {
             ],
         );
         assert_eq!(d.location.as_deref(), Some("hdaudioC1D2"));
+        // record.sh keeps the codec inside its controller with the bus symlink (the fixture
+        // trees from probe dumps have no codecs, so this is its only codec check).
+        let rec = tempfile::tempdir().expect("tempdir");
+        let status = std::process::Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs/record.sh"))
+            .arg(dir.path())
+            .arg(rec.path())
+            .status()
+            .expect("run record.sh");
+        assert!(status.success());
+        assert_eq!(scan(rec.path()).expect("scans").devices, inv.devices);
         // A codec whose parent is not a PCI function loses only the CTLR_ forms, with a warning.
         fs_err::remove_file(ctl.join("vendor")).expect("rm");
         let inv = scan(dir.path()).expect("scans");
