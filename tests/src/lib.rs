@@ -84,3 +84,4 @@ pub fn oracle(program: &str) -> Command {
     Command::new(program)
 }
 pub mod image;
+pub mod plugins;
