@@ -4,3 +4,4 @@
 
 pub mod commit;
 pub mod plan;
+pub mod records;
