@@ -749,3 +749,67 @@ fn removal_restores_the_original_hives() {
         .expect_err("already removed");
     assert!(err.to_string().contains("oem3.inf"), "{err}");
 }
+
+/// The image module's DriverDatabase reader (written independently, issue 5 "image") reads what
+/// the record builder wrote, and `find_package` finds it again for an update or a re-injection.
+#[test]
+fn injected_records_read_back_as_a_package() {
+    let hives = Hives::new();
+    let (pkg, want) = storage();
+    let rec = pkg.records(&hives, "oem3.inf");
+    hives.apply(&rec.hives);
+    let path = hives.path(HiveFile::Drivers);
+    let drivers = hives.open(HiveFile::Drivers);
+    let db = infuse::image::ddb::DriverDb::new(&drivers, HiveFile::Drivers, &path);
+    let record = db
+        .package(&pkg.repository())
+        .expect("read package")
+        .expect("package present");
+    assert_eq!(record.published.as_deref(), Some("oem3.inf"));
+    assert_eq!(record.inf_name.as_deref(), Some(pkg.name.as_str()));
+    assert_eq!(record.version_error, None);
+    let version = record.version.expect("Version blob");
+    assert_eq!(
+        version.version_text(),
+        want.version.map(|p| p.to_string()).join(".")
+    );
+    assert!(
+        record
+            .descriptors
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(want.hw_id)),
+        "{:?}",
+        record.descriptors
+    );
+    assert_eq!(
+        record.services,
+        [(want.config.to_string(), want.service.to_string())]
+    );
+    let ids = db.device_id(want.compat_id).expect("DeviceIds");
+    let mine = ids
+        .iter()
+        .find(|e| e.inf == "oem3.inf")
+        .expect("oem3.inf entry");
+    assert_eq!(
+        (mine.flags, mine.feature_score, mine.position),
+        (2, 0xFF, 0)
+    );
+
+    let (_, model) = pkg.parse();
+    let found = infuse::stage::records::find_package(
+        &drivers,
+        &pkg.name.to_uppercase(),
+        model.version.provider.as_deref(),
+    )
+    .expect("find")
+    .expect("the injected package");
+    assert_eq!(found.published, "oem3.inf");
+    assert!(found.contains(&pkg.repository()));
+    assert_eq!(found.active.as_deref(), Some(pkg.repository().as_str()));
+    let other = infuse::stage::records::find_package(&drivers, &pkg.name, Some("Someone Else"))
+        .expect("find");
+    assert_eq!(
+        other, None,
+        "another provider's INF of the same name is another package"
+    );
+}
