@@ -139,6 +139,15 @@ impl PluginHost {
             source,
         })?;
         let sha = hex::encode(Sha256::digest(&bytes));
+        if manifest.sha256.is_empty() {
+            return Err(PluginError::Manifest {
+                path: manifest.path.clone(),
+                why: format!(
+                    "sha256: missing; the host runs only the component its manifest names by hash\nhint: {} hashes to {sha}: set `sha256 = \"{sha}\"` if that is the component you mean to ship",
+                    manifest.component.display()
+                ),
+            });
+        }
         if sha != manifest.sha256 {
             return Err(PluginError::Manifest {
                 path: manifest.path.clone(),
