@@ -16,9 +16,11 @@
 //! them case by case. Nothing here does IO, so it builds for `wasm32-wasip2`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use encoding_rs::Encoding;
 use serde::Serialize;
+use serde::ser::{SerializeSeq, SerializeStruct};
 
 mod decode;
 mod lexer;
@@ -53,16 +55,40 @@ pub struct Section {
     pub line: u32,
 }
 
-/// One logical line (continuations joined).
-#[derive(Debug, Clone, Default, Serialize)]
+/// One logical line (continuations joined): its key ([`Line::key`]), its values
+/// ([`Line::fields`]) and where it starts ([`Line::number`]).
+///
+/// The text of every line of a file lives in one buffer the lines share, so a parse allocates a
+/// few times per file and per section instead of once per key and field.
+#[derive(Clone, Default)]
 pub struct Line {
-    /// Text left of `=` after substitution, `None` when the line has no `=`.
-    pub key: Option<String>,
-    /// Values after substitution and quote removal; a line without `=` has its whole text as field 1.
-    pub fields: Vec<String>,
+    text: Arc<LineText>,
+    /// The line's spans in `text.spans`: the key's first when `has_key`, then the values.
+    spans: std::ops::Range<usize>,
+    has_key: bool,
     /// 1-based physical line number where the logical line starts.
-    #[serde(skip)]
-    pub line: u32,
+    line: u32,
+}
+
+/// The substituted keys and values of a file's lines, back to back, and their byte ranges.
+#[derive(Default)]
+struct LineText {
+    text: String,
+    spans: Vec<Span>,
+}
+
+/// Byte range of one key or value in [`LineText::text`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl LineText {
+    #[inline]
+    fn get(&self, span: &Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
 }
 
 /// Something the parser noticed; never fatal.
@@ -218,7 +244,7 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
         None => None,
     };
 
-    build_lines(&mut sections, &scratch.tokens, opts);
+    build_lines(&mut sections, &mut scratch.tokens, opts);
     if scratch.decoded.len() <= SCRATCH_KEEP_BYTES
         && scratch.tokens.arena.capacity() <= SCRATCH_KEEP_BYTES
         && scratch.tokens.fields.capacity() <= SCRATCH_KEEP_ITEMS
@@ -268,8 +294,9 @@ const SCRATCH_KEEP_BYTES: usize = 16 << 20;
 const SCRATCH_KEEP_ITEMS: usize = 1 << 20;
 
 /// Fills the sections' lines from the lexed tokens: one pass of substitution over each key and
-/// field (inf-behaviour.md C44–C61), each becoming its own `String` exactly once.
-fn build_lines(sections: &mut [Section], tokens: &lexer::Tokens, opts: &ParseOptions) {
+/// field (inf-behaviour.md C44–C61). The token arena becomes the lines' shared text as it is;
+/// a token with a `%` gets its substituted text appended to it instead.
+fn build_lines(sections: &mut [Section], tokens: &mut lexer::Tokens, opts: &ParseOptions) {
     let mut counts = vec![0usize; sections.len()];
     for line in &tokens.lines {
         if let Some(c) = counts.get_mut(line.section) {
@@ -279,27 +306,72 @@ fn build_lines(sections: &mut [Section], tokens: &lexer::Tokens, opts: &ParseOpt
     for (section, count) in sections.iter_mut().zip(counts) {
         section.lines = Vec::with_capacity(count);
     }
-    let table = strings::StringTable::new(sections, tokens, opts);
-    let mut percents = Percents::new(&tokens.arena);
-    let mut expand = |range: &std::ops::Range<usize>| {
-        let raw = tokens.text(range.clone());
-        if percents.any_in(range) {
-            strings::substitute(raw, &table, opts).unwrap_or_else(|| raw.to_owned())
-        } else {
-            raw.to_owned()
+    let mut spans = Vec::with_capacity(tokens.fields.len() + tokens.lines.len());
+    // Substituted texts, appended to the arena once the string table no longer borrows it,
+    // and the spans that point into them.
+    let mut substituted = String::new();
+    let mut moved = Vec::new();
+    {
+        let table = strings::StringTable::new(sections, tokens, opts);
+        let mut percents = Percents::new(&tokens.arena);
+        let mut span = |range: &std::ops::Range<usize>| {
+            let start = substituted.len();
+            if percents.any_in(range)
+                && strings::substitute_into(
+                    tokens.text(range.clone()),
+                    &table,
+                    opts,
+                    &mut substituted,
+                )
+            {
+                moved.push(spans.len());
+                spans.push(Span {
+                    start,
+                    end: substituted.len(),
+                });
+            } else {
+                spans.push(Span {
+                    start: range.start,
+                    end: range.end,
+                });
+            }
+        };
+        for raw in &tokens.lines {
+            if raw.section >= sections.len() {
+                continue;
+            }
+            if let Some(key) = &raw.key {
+                span(key);
+            }
+            for field in tokens.fields_of(raw) {
+                span(field);
+            }
         }
-    };
+    }
+    let mut text = std::mem::take(&mut tokens.arena);
+    let base = text.len();
+    text.push_str(&substituted);
+    for i in moved {
+        if let Some(s) = spans.get_mut(i) {
+            s.start += base;
+            s.end += base;
+        }
+    }
+    let text = Arc::new(LineText { text, spans });
+    let mut next = 0;
     for raw in &tokens.lines {
         let Some(section) = sections.get_mut(raw.section) else {
             continue;
         };
-        let key = raw.key.as_ref().map(&mut expand);
-        let fields = tokens.fields_of(raw).iter().map(&mut expand).collect();
+        let has_key = raw.key.is_some();
+        let end = next + usize::from(has_key) + raw.fields.len();
         section.lines.push(Line {
-            key,
-            fields,
+            text: Arc::clone(&text),
+            spans: next..end,
+            has_key,
             line: raw.line,
         });
+        next = end;
     }
 }
 
@@ -408,15 +480,26 @@ impl Section {
 impl Line {
     /// The text left of `=` after substitution, `None` when the line has no `=`.
     pub fn key(&self) -> Option<&str> {
-        self.key.as_deref()
+        if !self.has_key {
+            return None;
+        }
+        let span = self.text.spans.get(self.spans.start)?;
+        Some(self.text.get(span))
     }
 
     /// The values after substitution and quote removal, 0-based (`fields().get(0)` is
     /// [`Line::field`]`(1)`); a line without `=` has its whole text as its one value. Never
     /// empty: a line has at least one value.
     pub fn fields(&self) -> Fields<'_> {
+        let first = self.spans.start + usize::from(self.has_key);
         Fields {
-            inner: self.fields.iter(),
+            text: &self.text,
+            spans: self
+                .text
+                .spans
+                .get(first..self.spans.end)
+                .unwrap_or_default()
+                .iter(),
         }
     }
 
@@ -429,18 +512,28 @@ impl Line {
     /// that has exactly one field, that field: inf-behaviour.md C2), 1.. are the values.
     pub fn field(&self, n: usize) -> Option<&str> {
         match n {
-            0 => match (&self.key, self.fields.as_slice()) {
-                (Some(k), _) => Some(k),
-                (None, [only]) => Some(only),
-                (None, _) => None,
+            0 => match self.key() {
+                Some(k) => Some(k),
+                None => {
+                    let fields = self.fields();
+                    if fields.len() == 1 {
+                        fields.first()
+                    } else {
+                        None
+                    }
+                }
             },
-            n => self.fields.get(n - 1).map(String::as_str),
+            n => self.fields().get(n - 1),
         }
     }
 
     /// The values from field `n` on (1-based), e.g. a models line's compatible IDs.
-    pub fn fields_from(&self, n: usize) -> &[String] {
-        self.fields.get(n.saturating_sub(1)..).unwrap_or_default()
+    pub fn fields_from(&self, n: usize) -> Fields<'_> {
+        let mut fields = self.fields();
+        if n > 1 {
+            fields.nth(n - 2);
+        }
+        fields
     }
 
     /// `SetupGetIntField`: decimal, `0x` hex or leading-`0` octal (C `strtol` base 0) over the
@@ -481,7 +574,6 @@ impl Line {
             return None;
         }
         self.fields_from(n)
-            .iter()
             .map(|f| {
                 let digits = f
                     .strip_prefix("0x")
@@ -498,20 +590,29 @@ impl Line {
 
     /// `SetupGetLineText`: the fields joined with `,`.
     pub fn text(&self) -> String {
-        self.fields.join(",")
+        let mut text = String::new();
+        for (i, f) in self.fields().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(f);
+        }
+        text
     }
 }
 
 /// The values of a [`Line`], in order, as `&str` (see [`Line::fields`]).
 #[derive(Clone)]
 pub struct Fields<'a> {
-    inner: std::slice::Iter<'a, String>,
+    text: &'a LineText,
+    spans: std::slice::Iter<'a, Span>,
 }
 
 impl<'a> Fields<'a> {
     /// Value `i` (0-based) of those not yet iterated.
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        self.inner.as_slice().get(i).map(String::as_str)
+        let text = self.text;
+        self.spans.as_slice().get(i).map(|s| text.get(s))
     }
 
     /// The first value not yet iterated.
@@ -521,28 +622,37 @@ impl<'a> Fields<'a> {
 
     /// How many values are left.
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.spans.len()
     }
 
     /// Whether every value has been iterated.
     pub fn is_empty(&self) -> bool {
-        self.inner.len() == 0
+        self.spans.len() == 0
+    }
+
+    /// The values not yet iterated, as a new iterator (what `.iter()` on the slice of values
+    /// this type replaces gave).
+    pub fn iter(&self) -> Fields<'a> {
+        self.clone()
     }
 }
 
 impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
-        self.inner.next().map(String::as_str)
+        let text = self.text;
+        self.spans.next().map(|s| text.get(s))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        self.spans.size_hint()
     }
 
     fn nth(&mut self, n: usize) -> Option<&'a str> {
-        self.inner.nth(n).map(String::as_str)
+        let text = self.text;
+        self.spans.nth(n).map(|s| text.get(s))
     }
 }
 
@@ -550,7 +660,8 @@ impl ExactSizeIterator for Fields<'_> {}
 
 impl DoubleEndedIterator for Fields<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(String::as_str)
+        let text = self.text;
+        self.spans.next_back().map(|s| text.get(s))
     }
 }
 
@@ -583,6 +694,38 @@ impl<S: AsRef<str>> PartialEq<&[S]> for Fields<'_> {
 impl<S: AsRef<str>> PartialEq<Vec<S>> for Fields<'_> {
     fn eq(&self, other: &Vec<S>) -> bool {
         *self == other[..]
+    }
+}
+
+/// As `Debug` derived on `{ key: Option<String>, fields: Vec<String>, line: u32 }` prints it
+/// (the parse bench's digest hashes this text).
+impl std::fmt::Debug for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Line")
+            .field("key", &self.key())
+            .field("fields", &self.fields())
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+/// `{"key": <string or null>, "fields": [<string>, ...]}`: the `inf dump --json` schema.
+impl Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Values<'a>(Fields<'a>);
+        impl Serialize for Values<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+                for f in self.0.clone() {
+                    seq.serialize_element(f)?;
+                }
+                seq.end()
+            }
+        }
+        let mut line = serializer.serialize_struct("Line", 2)?;
+        line.serialize_field("key", &self.key())?;
+        line.serialize_field("fields", &Values(self.fields()))?;
+        line.end()
     }
 }
 

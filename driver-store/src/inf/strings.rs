@@ -14,8 +14,10 @@ pub const MAX_STRING_LEN: usize = 4096;
 /// language, then `[Strings.00LL]` (its primary language alone), then `[Strings]`. The first
 /// section that defines a key wins, and inside a section the first line does (Wine's
 /// `get_string_subst`); a key missing from the localized section falls back to `[Strings]`.
+/// The sections are merged into one map in that order (first definition wins), so a lookup
+/// hashes its key once.
 pub(crate) struct StringTable<'t> {
-    tables: Vec<HashMap<CaseKey<'t>, &'t str>>,
+    map: HashMap<CaseKey<'t>, &'t str>,
 }
 
 impl<'t> StringTable<'t> {
@@ -31,28 +33,28 @@ impl<'t> StringTable<'t> {
             }
         }
         names.push("strings".to_owned());
-        let tables = names
+        let mut map = HashMap::new();
+        for i in names
             .iter()
             .filter_map(|n| sections.iter().position(|s| eq_folded(&s.name, n)))
-            .map(|i| table_of(i, tokens))
-            .collect();
-        StringTable { tables }
+        {
+            add_table(i, tokens, &mut map);
+        }
+        StringTable { map }
     }
 
     fn get(&self, key: &str) -> Option<&'t str> {
-        if self.tables.is_empty() {
+        if self.map.is_empty() {
             return None;
         }
-        let key = CaseKey::new(key);
-        self.tables.iter().find_map(|t| t.get(&key)).copied()
+        self.map.get(&CaseKey::new(key)).copied()
     }
 }
 
-/// Raw (unsubstituted) values of one strings section (index `section`) by case-insensitive
-/// key. A line without `=` and with a single field is its own key and value (Wine's
-/// `close_current_line`).
-fn table_of(section: usize, tokens: &Tokens) -> HashMap<CaseKey<'_>, &str> {
-    let mut map = HashMap::new();
+/// Adds the raw (unsubstituted) values of one strings section (index `section`) by
+/// case-insensitive key to `map`, keeping the keys it already has. A line without `=` and with
+/// a single field is its own key and value (Wine's `close_current_line`).
+fn add_table<'t>(section: usize, tokens: &'t Tokens, map: &mut HashMap<CaseKey<'t>, &'t str>) {
     for line in tokens.lines.iter().filter(|l| l.section == section) {
         let fields = tokens.fields_of(line);
         let key = match (&line.key, fields) {
@@ -66,20 +68,25 @@ fn table_of(section: usize, tokens: &Tokens) -> HashMap<CaseKey<'_>, &str> {
         map.entry(CaseKey::new(tokens.text(key.clone())))
             .or_insert_with(|| tokens.text(value.clone()));
     }
-    map
 }
 
 /// Applies one pass of substitution to `text` (inf-behaviour.md C44–C61, H): `%%` → `%`,
 /// `%key%` → its string, `%N%` → the DIRID's path when no string has that name, anything else
-/// kept verbatim with both `%`. Expansions are not rescanned. Returns `None` when `text` has no
-/// `%` (nothing to do).
-pub(crate) fn substitute(
+/// kept verbatim with both `%`. Expansions are not rescanned. The result is appended to `into`;
+/// returns false, appending nothing, when `text` has no `%` (nothing to do).
+pub(crate) fn substitute_into(
     text: &str,
     table: &StringTable<'_>,
     opts: &ParseOptions,
-) -> Option<String> {
-    let first = text.find('%')?;
-    let mut out = Output::new(text.len());
+    into: &mut String,
+) -> bool {
+    let Some(first) = text.find('%') else {
+        return false;
+    };
+    let mut out = Output {
+        text: into,
+        units: 0,
+    };
     out.push(&text[..first]);
     let mut rest = &text[first..];
     // `rest` always starts with an opening `%` here.
@@ -117,23 +124,16 @@ pub(crate) fn substitute(
             }
         }
     }
-    Some(out.text)
+    true
 }
 
-/// Output capped at [`MAX_STRING_LEN`] UTF-16 code units.
-struct Output {
-    text: String,
+/// Output capped at [`MAX_STRING_LEN`] UTF-16 code units (counted from where it starts).
+struct Output<'s> {
+    text: &'s mut String,
     units: usize,
 }
 
-impl Output {
-    fn new(capacity: usize) -> Self {
-        Output {
-            text: String::with_capacity(capacity),
-            units: 0,
-        }
-    }
-
+impl Output<'_> {
     fn push(&mut self, s: &str) {
         if self.units + s.len() <= MAX_STRING_LEN {
             self.text.push_str(s);

@@ -55,3 +55,17 @@ fn fields_iterate_from_where_they_are() {
     assert_eq!(f.by_ref().count(), 3);
     assert!(f.is_empty());
 }
+
+#[test]
+fn json_is_the_inf_dump_schema() {
+    // `infuse inf dump --json`: sections in file order with their names as written, lines with
+    // `key` (null without `=`) and `fields`; nothing else (no line numbers, no diagnostics).
+    let inf = parse(
+        b"[Version]\nSignature=$Chicago$\n[strings]\nv=\"x,y\"\n[T]\nk=%v%,\"\"\nbare text\n",
+    );
+    let json = serde_json::to_string(&inf).expect("serializes");
+    assert_eq!(
+        json,
+        r#"{"sections":[{"name":"Version","lines":[{"key":"Signature","fields":["$Chicago$"]}]},{"name":"strings","lines":[{"key":"v","fields":["x,y"]}]},{"name":"T","lines":[{"key":"k","fields":["x,y",""]},{"key":null,"fields":["bare text"]}]}]}"#
+    );
+}
