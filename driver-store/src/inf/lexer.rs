@@ -5,8 +5,13 @@
 //! over UTF-8 bytes: every character with a meaning is ASCII, so the lexer walks bytes and only
 //! decodes a character to ask whether a non-ASCII one is a blank. Tokens are cut from the text by
 //! byte range and appended to one arena ([`Tokens`]); lines are records of ranges into it, so
-//! lexing allocates nothing per token or per line. `mod.rs` turns them into `Line`s once the
-//! string table is known, allocating each key and field exactly once, already substituted.
+//! lexing allocates nothing per token or per line. `mod.rs` hands the arena on as the text the
+//! file's `Line`s share once the string table is known, with substituted tokens appended.
+//!
+//! Plain text is skipped eight bytes at a time ([`plain_run`]), and the blanks after a key or
+//! value, the blanks after `=` and `,`, and a comment after a value are skipped in the key and
+//! value states themselves when going through the blank and comment states would give the same
+//! tokens (most lines), so a typical line costs one turn of the state loop instead of ten.
 //!
 //! Where Wine stops at the first fatal error (an unterminated `[`, a section name over 255
 //! characters), this lexer records what Windows would answer and carries on, so callers still see
@@ -37,7 +42,8 @@ pub(crate) struct Lexed {
 }
 
 /// The raw text of every token of a file, back to back, and the lines as ranges into it. Kept
-/// between parses (per thread) so its buffers are reused.
+/// between parses (per thread) so its buffers are reused, except the arena, which each parse
+/// hands on to its `Line`s.
 #[derive(Default)]
 pub(crate) struct Tokens {
     /// Token text (raw: before substitution, quotes already removed).
@@ -200,13 +206,56 @@ static PLAIN: [bool; 256] = {
 };
 
 /// Length of the run of [`PLAIN`] bytes at `p`.
+///
+/// Eight bytes at a time while it can: [`maybe_special`] finds the first byte that may end the
+/// run, the table decides for that byte, and a plain one (a control character, a non-blank
+/// non-ASCII byte) lets the scan go on past it.
 #[inline(always)]
 fn plain_run(b: &[u8], p: usize) -> usize {
-    b.get(p..)
+    let rest = b.get(p..).unwrap_or_default();
+    let mut i = 0;
+    while let Some(chunk) = rest.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let mask = maybe_special(word);
+        if mask == 0 {
+            i += 8;
+            continue;
+        }
+        // Little-endian: the lowest set bit is the first candidate byte.
+        let j = i + (mask.trailing_zeros() / 8) as usize;
+        if rest.get(j).is_none_or(|&c| !PLAIN[usize::from(c)]) {
+            return j;
+        }
+        i = j + 1;
+    }
+    i + rest
+        .get(i..)
         .unwrap_or_default()
         .iter()
         .position(|&c| !PLAIN[usize::from(c)])
-        .unwrap_or(b.len().saturating_sub(p))
+        .unwrap_or(rest.len().saturating_sub(i))
+}
+
+/// A mask with the high bit set in (at least) the lowest byte of `word` that is a control
+/// character or blank (`<= 0x20`), one of `" , ; = \`, or non-ASCII: a superset of the bytes
+/// [`PLAIN`] refuses. Bits above the lowest set one may be false alarms (borrows of the
+/// subtractions), so only the lowest is used.
+#[inline(always)]
+fn maybe_special(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn zero_byte(x: u64) -> u64 {
+        x.wrapping_sub(ONES) & !x & HIGH
+    }
+    let below_0x21 = word.wrapping_sub(ONES * 0x21) & !word & HIGH;
+    below_0x21
+        | (word & HIGH)
+        | zero_byte(word ^ (ONES * u64::from(b'"')))
+        | zero_byte(word ^ (ONES * u64::from(b',')))
+        | zero_byte(word ^ (ONES * u64::from(b';')))
+        | zero_byte(word ^ (ONES * u64::from(b'=')))
+        | zero_byte(word ^ (ONES * u64::from(b'\\')))
 }
 
 #[cold]
@@ -266,6 +315,37 @@ impl Lexer<'_> {
                 + (q + 1).saturating_sub(self.start)
                 <= MAX_FIELD_LEN;
         inside.then_some(q)
+    }
+
+    /// Where `LEADING_SPACES` or `TRAILING_SPACES` entered at `p` would stop and return to the
+    /// state that pushed it, when they would do nothing else: ASCII blanks up to a byte that is
+    /// no blank and no backslash (or the line end), and room on the state stack for the push
+    /// that the pop undoes. The key and value states then skip the blanks themselves instead of
+    /// making two state transitions for them.
+    #[inline(always)]
+    fn blanks_end(&self, p: usize) -> Option<usize> {
+        let rest = self.bytes.get(p..).unwrap_or_default();
+        let q = p + rest
+            .iter()
+            .position(|&c| !matches!(c, b' ' | b'\t' | b'\r' | 0x0B | 0x0C))
+            .unwrap_or(rest.len());
+        let stops = self.is_eol(q) || (self.bytes[q] != b'\\' && space_len(self.text, q) == 0);
+        (stops && self.depth < self.stack.len()).then_some(q)
+    }
+
+    /// The end of the comment starting at `p` (after its `;`): its line end, or the end of the
+    /// text.
+    #[inline(always)]
+    fn comment_end(&self, p: usize) -> usize {
+        // `p` follows an ASCII `;` or `]`, so it is a char boundary and `find` (a memchr)
+        // applies; the byte loop is only a safety net.
+        match self.text.get(p..) {
+            Some(rest) => p + rest.find('\n').unwrap_or(rest.len()),
+            None => {
+                let rest = self.bytes.get(p..).unwrap_or_default();
+                p + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
+            }
+        }
     }
 
     fn push_state(&mut self, s: State) {
@@ -390,19 +470,19 @@ impl Lexer<'_> {
                 line: self.line_pos,
             });
         }
-        let idx = match self.index.get(&CaseKey::new(name)) {
-            Some(&i) => i,
-            None => {
-                let i = self.sections.len();
-                self.sections.push(Section {
-                    name: name.to_owned(),
-                    lines: Vec::new(),
-                    line: self.line_pos,
-                });
-                self.index.insert(CaseKey::new(name).into_owned(), i);
-                i
-            }
-        };
+        // One hash per header: a repeated section (rare) costs an unused key instead.
+        let next = self.sections.len();
+        let idx = *self
+            .index
+            .entry(CaseKey::new(name).into_owned())
+            .or_insert(next);
+        if idx == next {
+            self.sections.push(Section {
+                name: name.to_owned(),
+                lines: Vec::new(),
+                line: self.line_pos,
+            });
+        }
         self.cur_section = Some(idx);
     }
 
@@ -437,7 +517,9 @@ impl Lexer<'_> {
                         self.start = p;
                         self.line_start = self.line_pos;
                         self.state = State::KeyName;
-                        return Some(p);
+                        // What the next turn of the state loop would do (KEY_NAME never
+                        // returns here directly, so the calls do not nest deeper).
+                        return self.key_name_state(p);
                     }
                     // inf-behaviour.md A18–A35: text before the first section is skipped one
                     // character at a time (a later `[` on the same line still opens a section).
@@ -505,6 +587,12 @@ impl Lexer<'_> {
                     self.push_token(token_end);
                     self.add_field(true);
                     self.start = p + 1;
+                    if let Some(q) = self.blanks_end(p + 1) {
+                        // LEADING_SPACES would skip to `q` and return to VALUE_NAME.
+                        self.start = q;
+                        self.state = State::ValueName;
+                        return self.value_name_state(q);
+                    }
                     self.push_state(State::ValueName);
                     self.state = State::LeadingSpaces;
                     return Some(p + 1);
@@ -512,6 +600,11 @@ impl Lexer<'_> {
                 b';' => {
                     self.push_token(token_end);
                     self.add_field(false);
+                    if self.depth < self.stack.len() {
+                        // COMMENT would skip to the line end and return to LINE_START.
+                        self.state = State::LineStart;
+                        return Some(self.comment_end(p + 1));
+                    }
                     self.push_state(State::LineStart);
                     self.state = State::Comment;
                     return Some(p + 1);
@@ -540,6 +633,12 @@ impl Lexer<'_> {
                         token_end = p;
                     } else if let Some(q) = self.inner_blanks_end(p) {
                         // Left pending: the text after them extends `token_end` past them.
+                        p = q;
+                    } else if let Some(q) = self.blanks_end(p) {
+                        // TRAILING_SPACES would skip to `q` and return here, the token
+                        // continuing from `p` (the blanks join it only if more text follows).
+                        self.push_token(p);
+                        token_end = p;
                         p = q;
                     } else {
                         self.push_token(p);
@@ -571,6 +670,11 @@ impl Lexer<'_> {
                 b';' => {
                     self.push_token(token_end);
                     self.add_field(false);
+                    if self.depth < self.stack.len() {
+                        // COMMENT would skip to the line end and return to LINE_START.
+                        self.state = State::LineStart;
+                        return Some(self.comment_end(p + 1));
+                    }
                     self.push_state(State::LineStart);
                     self.state = State::Comment;
                     return Some(p + 1);
@@ -579,6 +683,13 @@ impl Lexer<'_> {
                     self.push_token(token_end);
                     self.add_field(false);
                     self.start = p + 1;
+                    if let Some(q) = self.blanks_end(p + 1) {
+                        // LEADING_SPACES would skip to `q` and return here.
+                        self.start = q;
+                        token_end = q;
+                        p = q;
+                        continue;
+                    }
                     self.push_state(State::ValueName);
                     self.state = State::LeadingSpaces;
                     return Some(p + 1);
@@ -607,6 +718,12 @@ impl Lexer<'_> {
                         token_end = p;
                     } else if let Some(q) = self.inner_blanks_end(p) {
                         // Left pending: the text after them extends `token_end` past them.
+                        p = q;
+                    } else if let Some(q) = self.blanks_end(p) {
+                        // TRAILING_SPACES would skip to `q` and return here, the token
+                        // continuing from `p` (the blanks join it only if more text follows).
+                        self.push_token(p);
+                        token_end = p;
                         p = q;
                     } else {
                         self.push_token(p);
@@ -735,16 +852,49 @@ impl Lexer<'_> {
     }
 
     fn comment_state(&mut self, pos: usize) -> Option<usize> {
-        // `pos` follows an ASCII `;` or `]`, so it is a char boundary and `find` (a memchr)
-        // applies; the byte loop is only a safety net.
-        let p = match self.text.get(pos..) {
-            Some(rest) => pos + rest.find('\n').unwrap_or(rest.len()),
-            None => {
-                let rest = self.bytes.get(pos..).unwrap_or_default();
-                pos + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
-            }
-        };
+        let p = self.comment_end(pos);
         self.pop_state();
         Some(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PLAIN, plain_run};
+
+    fn naive(b: &[u8], p: usize) -> usize {
+        b[p..]
+            .iter()
+            .position(|&c| !PLAIN[usize::from(c)])
+            .unwrap_or(b.len() - p)
+    }
+
+    #[test]
+    fn plain_run_stops_where_the_byte_table_does() {
+        // Every byte value at every offset of a word and across a word boundary, after runs of
+        // every length, with plain text or the end of the buffer after it.
+        for c in 0..=255u8 {
+            for before in 0..20 {
+                for after in [0, 1, 9] {
+                    let mut b = vec![b'a'; before];
+                    b.push(c);
+                    b.extend(std::iter::repeat_n(b'z', after));
+                    for p in 0..=before.min(3) {
+                        assert_eq!(
+                            plain_run(&b, p),
+                            naive(&b, p),
+                            "{c:#x} {before} {after} {p}"
+                        );
+                    }
+                }
+            }
+        }
+        // Mixed specials, non-ASCII text and control characters.
+        let text =
+            "Ab\x01c\u{e9}d\u{3000}e,\u{a0}f\x7f\u{2003}g=h;i\"j k\tl\r\nm\u{2028}n".as_bytes();
+        for p in 0..text.len() {
+            assert_eq!(plain_run(text, p), naive(text, p), "at {p}");
+        }
+        assert_eq!(plain_run(b"abc", 7), 0);
     }
 }
