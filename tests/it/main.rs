@@ -5,6 +5,7 @@ mod demo;
 mod inf;
 mod inf_oracle;
 mod matching;
+mod plugin;
 mod plugin_sdk;
 mod reg;
 mod scan;

@@ -1,4 +1,5 @@
-//! `infuse plugin check`: validate a vendor plugin without running a job.
+//! `infuse plugin check|new`: validate a vendor plugin without running a job, or write a new
+//! plugin's skeleton from `sdk/template/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use crate::rank::{Candidate, DeviceMatch, MatchReport};
 pub(crate) enum PluginCommand {
     /// Validate a plugin directory: manifest, component hash, imports, describe().
     Check(CheckArgs),
+    /// Write a working plugin skeleton (Cargo project, src/lib.rs, plugin.toml) to start from.
+    New(NewArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -28,9 +31,23 @@ pub(crate) struct CheckArgs {
     json: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct NewArgs {
+    /// The plugin's name: lower-case letters, digits and `-`, starting with a letter.
+    name: String,
+    /// Where to create the plugin's directory (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// infuse's `sdk/` folder, which the skeleton depends on (default: the one this infuse was
+    /// built from).
+    #[arg(long, value_name = "DIR")]
+    sdk: Option<PathBuf>,
+}
+
 pub(crate) fn run(c: PluginCommand) -> anyhow::Result<ExitCode> {
     match c {
         PluginCommand::Check(a) => check(a),
+        PluginCommand::New(a) => new(a),
     }
 }
 
@@ -311,4 +328,87 @@ pub(crate) fn write_status(out: &mut impl Write, s: &PluginStatus) -> std::io::R
         (None, None) => {}
     }
     Ok(())
+}
+
+/// The skeleton, from `sdk/template/` (see its README for the placeholders).
+const TEMPLATE: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../../../sdk/template/Cargo.toml.tmpl"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../sdk/template/lib.rs.tmpl"),
+    ),
+    (
+        "plugin.toml",
+        include_str!("../../../sdk/template/plugin.toml.tmpl"),
+    ),
+];
+
+fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
+    let name = &a.name;
+    let valid = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    anyhow::ensure!(
+        valid,
+        "plugin name `{name}`: expected 1 to 64 lower-case letters, digits and `-`, starting with a letter"
+    );
+    let sdk = match a.sdk {
+        Some(s) => s,
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk")),
+    };
+    let sdk = sdk.canonicalize().map_err(|e| {
+        anyhow::anyhow!(
+            "the SDK folder {} cannot be used: {e}\nhint: pass --sdk with the path of infuse's sdk/ folder",
+            sdk.display()
+        )
+    })?;
+    anyhow::ensure!(
+        sdk.join("Cargo.toml").is_file(),
+        "{} is not infuse's sdk/ folder (no Cargo.toml)\nhint: pass --sdk DIR",
+        sdk.display()
+    );
+    let dir = a.dir.unwrap_or_else(|| PathBuf::from(".")).join(name);
+    anyhow::ensure!(
+        !dir.exists(),
+        "{} already exists\nhint: choose another name or --dir",
+        dir.display()
+    );
+    let crate_name = name.replace('-', "_");
+    let type_name: String = name
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let sdk_path = sdk.to_string_lossy().replace('\\', "/");
+    for (rel, text) in TEMPLATE {
+        let text = text
+            .replace("{{name}}", name)
+            .replace("{{crate_name}}", &crate_name)
+            .replace("{{type_name}}", &type_name)
+            .replace("{{sdk_path}}", &sdk_path);
+        let path = dir.join(rel);
+        if let Some(p) = path.parent() {
+            fs_err::create_dir_all(p)?;
+        }
+        fs_err::write(&path, text)?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "created {}", dir.display())?;
+    writeln!(
+        out,
+        "next: cd {} && cargo build --release --target wasm32-wasip2, copy target/wasm32-wasip2/release/{crate_name}.wasm next to plugin.toml, then `infuse plugin check .` (it prints the sha256 to put in plugin.toml)",
+        dir.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
