@@ -2,6 +2,7 @@
 //! module per area.
 
 mod demo;
+mod image;
 mod inf;
 mod inf_oracle;
 mod matching;

@@ -238,14 +238,22 @@ pub fn make_hive(hives: &Path, dest: &Path, prefix: &str, regs: &[&Path]) {
     }
 }
 
-/// `hivexregedit --merge HIVE --prefix PREFIX FILE`.
+/// `hivexregedit --merge HIVE --prefix PREFIX FILE`. hivexregedit does not create missing
+/// parent keys, so a copy of the file with every parent listed first is merged.
 pub fn merge(hive: &Path, prefix: &str, reg: &Path) {
+    let text = std::fs::read_to_string(reg).expect("read .reg");
+    // The copy is a temp file: never written next to shared fixtures or inside the image.
+    let full = tempfile::Builder::new()
+        .suffix(".reg")
+        .tempfile()
+        .expect("temp .reg");
+    std::fs::write(full.path(), with_parents(prefix, &text)).expect("write .reg");
     let o = oracle("hivexregedit")
         .arg("--merge")
         .arg(hive)
         .arg("--prefix")
         .arg(prefix)
-        .arg(reg)
+        .arg(full.path())
         .output()
         .expect("run hivexregedit");
     assert!(
@@ -277,5 +285,33 @@ pub fn utf16z(s: &str) -> Vec<u8> {
 pub fn multi_sz(items: &[&str]) -> Vec<u8> {
     let mut out: Vec<u8> = items.iter().flat_map(|s| utf16z(s)).collect();
     out.extend_from_slice(&[0, 0]);
+    out
+}
+
+/// The `.reg` text with a `[key]` section for every missing ancestor of each key (below
+/// `prefix`), placed before its first descendant; deletions (`[-key]`) are left as they are.
+pub fn with_parents(prefix: &str, text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(key) = t.strip_prefix('[').and_then(|k| k.strip_suffix(']'))
+            && !key.starts_with('-')
+            && let Some(rest) = key.strip_prefix(prefix)
+        {
+            let mut path = prefix.to_owned();
+            let parts: Vec<&str> = rest.split('\\').filter(|p| !p.is_empty()).collect();
+            for (n, part) in parts.iter().enumerate() {
+                path.push('\\');
+                path.push_str(part);
+                let new = seen.insert(path.to_ascii_lowercase());
+                if new && n + 1 < parts.len() {
+                    out.push_str(&format!("[{path}]\n\n"));
+                }
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
     out
 }

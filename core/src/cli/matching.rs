@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::scan::SourceArgs;
-use crate::rank::store::StoreMatcher;
+use crate::image::Image;
+use crate::image::existing::ImageDrivers;
+use crate::rank::store::{ExtraNodes, StoreMatcher};
 use crate::rank::{Candidate, DeviceMatch, MatchReport, SignatureRules, Target, Verdict};
 
 #[derive(Debug, clap::Args)]
@@ -20,12 +22,19 @@ pub(crate) struct MatchArgs {
     store: PathBuf,
     #[command(flatten)]
     source: SourceArgs,
-    /// Target Windows version, major.minor.build (10.0.22631 = Windows 11 23H2).
-    #[arg(long, value_name = "VERSION")]
-    os: String,
-    /// Target architecture: amd64, arm64, x86 (x64, aarch64 accepted).
-    #[arg(long)]
-    arch: String,
+    /// Target Windows version, major.minor.build (10.0.22631 = Windows 11 23H2); read from
+    /// the image with --image.
+    #[arg(long, value_name = "VERSION", required_unless_present = "image")]
+    os: Option<String>,
+    /// Target architecture: amd64, arm64, x86 (x64, aarch64 accepted); read from the image
+    /// with --image.
+    #[arg(long, required_unless_present = "image")]
+    arch: Option<String>,
+    /// An offline image (the folder holding `Windows/`): the target comes from it (the flags
+    /// above still override), and the drivers already in its DriverDatabase are ranked with
+    /// the store's.
+    #[arg(long, value_name = "DIR")]
+    image: Option<PathBuf>,
     /// Product type: workstation (default), server, domain-controller.
     #[arg(long, value_name = "TYPE")]
     product_type: Option<String>,
@@ -55,21 +64,46 @@ pub(crate) struct MatchArgs {
 const EXIT_SHORT: u8 = 2;
 
 pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
-    let target = Target::parse(
-        &a.os,
-        &a.arch,
-        a.product_type.as_deref(),
-        a.suite_mask.as_deref(),
-    )?;
+    let image = a
+        .image
+        .as_deref()
+        .map(|dir| {
+            Image::open(dir)
+                .with_context(|| format!("cannot read the offline image {}", dir.display()))
+        })
+        .transpose()?;
+    let from_image = image.as_ref().map(Image::target);
+    // Each flag overrides what the image says; without an image clap requires --os and --arch.
+    let os =
+        a.os.clone()
+            .or_else(|| from_image.map(|t| format!("{}.{}.{}", t.major, t.minor, t.build)));
+    let arch = a
+        .arch
+        .clone()
+        .or_else(|| from_image.map(|t| t.arch.as_str().to_owned()));
+    let (Some(os), Some(arch)) = (os, arch) else {
+        anyhow::bail!("--os and --arch are required unless --image is given");
+    };
+    let product_type = a
+        .product_type
+        .clone()
+        .or_else(|| from_image.map(|t| t.product_type.to_string()));
+    let suite_mask = a
+        .suite_mask
+        .clone()
+        .or_else(|| from_image.map(|t| format!("{:#x}", t.suite_mask)));
+    let target = Target::parse(&os, &arch, product_type.as_deref(), suite_mask.as_deref())?;
     let inv = a.source.load()?;
     let matcher = StoreMatcher::open(&a.store)
         .with_context(|| format!("cannot open the store {}", a.store.display()))?;
-    let mut report = MatchReport::build(
+    let existing = image.as_ref().map(ImageDrivers::new).transpose()?;
+    let mut report = MatchReport::build_with(
         &matcher,
         &inv,
         target,
         a.signature_rules,
         a.store.display().to_string(),
+        existing.as_ref().map(|x| x as &dyn ExtraNodes),
     )?;
     let plugins = super::plugin::apply_to_match(&a.plugins, &mut report)?;
     let summary = report.summary;
@@ -106,6 +140,12 @@ fn node_line(c: &Candidate) -> String {
         .driver_ver
         .map(|d| format!(", DriverVer {d}"))
         .unwrap_or_default();
+    if n.in_image {
+        return format!(
+            "{}{install} (already in the image, package {}{ver}) — {}",
+            n.inf, n.package, c.explanation
+        );
+    }
     format!(
         "{}{install} \"{}\" — {} (package {}, [{}] line {}{ver})",
         n.inf, n.description, c.explanation, n.package, n.models_section, n.line
@@ -126,6 +166,23 @@ fn write_device(out: &mut impl Write, m: &DeviceMatch, explain: bool) -> std::io
         Some(w) => {
             writeln!(out, "  → {}", node_line(w))?;
             super::plugin::write_notes(out, w, "    ")?;
+            // A store driver that loses to (or ties with) the image's own is not worth
+            // injecting: say which and why, even without --explain.
+            if w.node.in_image
+                && !explain
+                && let Some(best) = m
+                    .candidates
+                    .iter()
+                    .find(|c| !c.node.in_image && matches!(c.verdict, Verdict::Lost { .. }))
+            {
+                writeln!(
+                    out,
+                    "    store driver {} {}: {}",
+                    best.node.inf,
+                    best.verdict_text(),
+                    best.explanation
+                )?;
+            }
             if w.rank.id_match.is_compatible_only() {
                 writeln!(
                     out,
@@ -164,6 +221,9 @@ pub(crate) fn write_text(
     writeln!(out, "# target: {}", r.target)?;
     writeln!(out, "# signature rules: {}", r.signature_rules)?;
     writeln!(out, "# devices: {}; store: {}", r.source, r.store)?;
+    if let Some(image) = &r.image {
+        writeln!(out, "# ranked with the drivers already in the {image}")?;
+    }
     for m in &r.devices {
         writeln!(out)?;
         write_device(out, m, explain)?;
@@ -172,10 +232,15 @@ pub(crate) fn write_text(
     writeln!(out)?;
     writeln!(
         out,
-        "summary: {} devices, {} covered ({} by a compatible ID only), {} uncovered, {} boot-critical uncovered",
+        "summary: {} devices, {} covered ({} by a compatible ID only{}), {} uncovered, {} boot-critical uncovered",
         s.devices,
         s.covered,
         s.covered_by_compatible_id_only,
+        if r.image.is_some() {
+            format!(", {} by a driver already in the image", s.covered_by_image)
+        } else {
+            String::new()
+        },
         s.uncovered,
         s.boot_critical_uncovered
     )?;

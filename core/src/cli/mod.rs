@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod image;
 mod inf;
 mod matching;
 mod plugin;
@@ -47,6 +48,9 @@ enum Command {
     /// Read and edit offline registry hives (a debugging aid, like hivexsh).
     #[command(subcommand)]
     Reg(reg::RegCommand),
+    /// Read an offline Windows image: info, drivers, verify.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
 }
 
 /// Entry point of the `infuse` binary.
@@ -60,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Scan(a) => scan::run(a),
         Command::Match(a) => matching::run(a),
         Command::Reg(c) => reg::run(c),
+        Command::Image(c) => image::run(c),
         Command::Plugin(c) => plugin::run(c),
     };
     match result {

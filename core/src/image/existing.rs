@@ -168,3 +168,36 @@ impl ExtraNodes for ImageDrivers<'_> {
 pub fn is_third_party(published: &str) -> bool {
     ddb::oem_number(published).is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::build::{ImageBuilder, PackageSpec, Release};
+    use crate::rank::select::InfPos;
+
+    #[test]
+    fn device_ids_values_become_nodes_with_their_positions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        ImageBuilder::new(Release::Win11)
+            .sample_inbox()
+            .build(dir.path())
+            .expect("build");
+        let img = Image::open(dir.path()).expect("open");
+        let drivers = ImageDrivers::new(&img).expect("drivers");
+        // §3.2a: `DeviceIds\PCI\CC_010802` = stornvme.inf, flag 2 (compatible ID k = 0).
+        let nodes = drivers.nodes(r"pci\cc_010802").expect("lookup");
+        assert_eq!(nodes.len(), 1, "{nodes:?}");
+        let (n, pos) = &nodes[0];
+        assert_eq!(*pos, InfPos::Compatible(0));
+        assert_eq!(n.inf, "stornvme.inf");
+        assert!(n.in_image && n.boot_critical && n.catalog_present);
+        assert_eq!(n.feature_score, 0xFF);
+        let dv = n.driver_ver.expect("DriverVer from the Version blob");
+        assert_eq!((dv.year, dv.month, dv.day), (2006, 6, 21));
+        let nodes = drivers.nodes(r"PCI\VEN_8086&DEV_15B8").expect("lookup");
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].1, InfPos::Hardware);
+        assert!(drivers.nodes(r"PCI\VEN_FFFF").expect("lookup").is_empty());
+        let _ = PackageSpec::sample_inbox();
+    }
+}
