@@ -186,4 +186,85 @@ mod tests {
             [r"PCI\VEN_10EC&DEV_8168"].into_iter()
         ));
     }
+
+    /// Two packages for one device, equal rank; `new.inf` has the newer DriverVer date, so
+    /// Windows picks it (windows-driver-internals.md §3.2).
+    fn two_candidates() -> DeviceMatch {
+        use crate::rank::SignatureRules;
+        use crate::rank::memory::MemoryStore;
+        use infuse_driver_store::inf::model::Arch;
+        let inf = |date: &str| {
+            format!(
+                "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\nProvider=Contoso\r\nDriverVer={date},1.0.0.0\r\n[Manufacturer]\r\nContoso=M,NTamd64\r\n[M.NTamd64]\r\nNet=Inst, PCI\\VEN_8086&DEV_15B8\r\n[Inst.NTamd64]\r\n"
+            )
+        };
+        let mut store = MemoryStore::new();
+        store.add_inf("old.inf", inf("01/01/2020").as_bytes(), |_| true);
+        store.add_inf("new.inf", inf("01/01/2024").as_bytes(), |_| true);
+        let m = store.match_device(
+            &dev(&[r"PCI\VEN_8086&DEV_15B8"]),
+            &Target::new(10, 0, 22631, Arch::Amd64),
+            SignatureRules::CatalogPresent,
+        );
+        assert_eq!(m.winner().map(|w| w.node.inf.as_str()), Some("new.inf"));
+        m
+    }
+
+    fn note(action: PluginAction) -> PluginNote {
+        PluginNote {
+            plugin: "p".into(),
+            action,
+            reason: "vendor says so".into(),
+        }
+    }
+
+    fn index(m: &DeviceMatch, inf: &str) -> usize {
+        m.candidates
+            .iter()
+            .position(|c| c.node.inf == inf)
+            .expect("candidate")
+    }
+
+    #[test]
+    fn prefer_wins_among_equal_ranks_before_the_date() {
+        let mut m = two_candidates();
+        let old = index(&m, "old.inf");
+        m.apply_plugin_notes(vec![(old, note(PluginAction::Prefer))]);
+        assert_eq!(m.winner().map(|w| w.node.inf.as_str()), Some("old.inf"));
+        assert_eq!(
+            m.candidates[1].verdict_text(),
+            "lost: same rank, plugin p prefers the winner: vendor says so"
+        );
+    }
+
+    #[test]
+    fn adjust_moves_the_rank_and_reject_excludes() {
+        let mut m = two_candidates();
+        let new = index(&m, "new.inf");
+        m.apply_plugin_notes(vec![(new, note(PluginAction::Adjust { delta: 1 }))]);
+        let w = m.winner().expect("winner");
+        assert_eq!(w.node.inf, "old.inf");
+        assert_eq!(m.candidates[1].effective_rank(), w.rank.value() + 1);
+        assert!(
+            m.candidates[1]
+                .verdict_text()
+                .starts_with("lost: higher rank after plugin adjustments"),
+            "{}",
+            m.candidates[1].verdict_text()
+        );
+        // Clamped to the rank's range rather than wrapping.
+        let mut m = two_candidates();
+        let new = index(&m, "new.inf");
+        m.apply_plugin_notes(vec![(new, note(PluginAction::Adjust { delta: i32::MIN }))]);
+        assert_eq!(m.winner().map(|w| w.effective_rank()), Some(0));
+
+        let mut m = two_candidates();
+        let new = index(&m, "new.inf");
+        m.apply_plugin_notes(vec![(new, note(PluginAction::Reject))]);
+        assert_eq!(m.winner().map(|w| w.node.inf.as_str()), Some("old.inf"));
+        assert_eq!(
+            m.candidates[1].verdict_text(),
+            "rejected by plugin p: vendor says so"
+        );
+    }
 }
