@@ -3,5 +3,6 @@
 //! the plan is complete (DESIGN.md, invariants).
 
 pub mod commit;
+pub mod inject;
 pub mod plan;
 pub mod records;

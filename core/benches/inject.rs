@@ -1,0 +1,192 @@
+//! Injection throughput: 50 generated packages (about 500 MB of payload) into a fresh image,
+//! against `cp -r` of the same package folders in the same run (BENCHMARKS.md, "Inject").
+//!
+//! A plain `harness = false` main: each sample is seconds long, so divan's statistics add
+//! nothing. `INFUSE_BENCH_MB` sets the total payload (default 500), `INFUSE_BENCH_ROUNDS` the
+//! rounds (default 3). Each round times, in alternating order: `infuse inject` as the library
+//! runs it (read the packages, open the image, plan, journaled commit with its fsyncs) and
+//! `cp -r` of the package folders, then `cp -r` followed by `sync -f` (cp with the durability
+//! the commit gives). The page cache is warm for every contender (the payload was just written).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use infuse::image::Image;
+use infuse::image::build::{ImageBuilder, Release};
+use infuse::stage::commit::{self, ImageLock};
+use infuse::stage::inject::{InjectOptions, PackageSource, plan_injection};
+
+const PACKAGES: usize = 50;
+const FILES_PER_PACKAGE: usize = 4;
+
+#[allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+fn main() {
+    let total_mb: usize = env_or("INFUSE_BENCH_MB", 500);
+    let rounds: usize = env_or("INFUSE_BENCH_ROUNDS", 3);
+    let tmp = tempfile::tempdir_in(
+        std::env::var_os("INFUSE_BENCH_DIR").unwrap_or_else(|| std::env::temp_dir().into()),
+    )
+    .expect("temp dir");
+    let pkgs = tmp.path().join("packages");
+    let per_file = total_mb * (1 << 20) / (PACKAGES * FILES_PER_PACKAGE);
+    let payload = generate(&pkgs, per_file);
+    println!(
+        "payload: {PACKAGES} packages x {FILES_PER_PACKAGE} files x {} KiB = {:.1} MiB",
+        per_file >> 10,
+        payload as f64 / f64::from(1 << 20)
+    );
+    let mut inject = Vec::new();
+    let mut cp = Vec::new();
+    let mut cp_sync = Vec::new();
+    for round in 0..rounds {
+        let mut order = [0, 1, 2];
+        order.rotate_left(round % 3);
+        for which in order {
+            let dir = tmp.path().join(format!("r{round}-{which}"));
+            match which {
+                0 => inject.push(time_inject(&pkgs, &dir, payload)),
+                1 => cp.push(time_cp(&pkgs, &dir, false)),
+                _ => cp_sync.push(time_cp(&pkgs, &dir, true)),
+            }
+            std::fs::remove_dir_all(&dir).expect("clean up");
+        }
+    }
+    let (i, c, cs) = (median(&mut inject), median(&mut cp), median(&mut cp_sync));
+    println!(
+        "inject (plan + journaled commit): median {:.2} s  {:?}",
+        i.as_secs_f64(),
+        secs(&inject)
+    );
+    println!(
+        "cp -r:                            median {:.2} s  {:?}",
+        c.as_secs_f64(),
+        secs(&cp)
+    );
+    println!(
+        "cp -r && sync -f:                 median {:.2} s  {:?}",
+        cs.as_secs_f64(),
+        secs(&cp_sync)
+    );
+    println!(
+        "ratio inject / cp -r = {:.2}x; inject / (cp -r && sync) = {:.2}x",
+        i.as_secs_f64() / c.as_secs_f64(),
+        i.as_secs_f64() / cs.as_secs_f64()
+    );
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Writes the packages: an INF (a demand-start driver naming its four files) and the files, of
+/// pseudo-random bytes (nothing a file system could compress or share).
+fn generate(root: &Path, per_file: usize) -> u64 {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut buf = vec![0u8; per_file];
+    let mut total = 0;
+    for p in 0..PACKAGES {
+        let dir = root.join(format!("pkg{p:02}"));
+        std::fs::create_dir_all(&dir).expect("package dir");
+        let names: Vec<String> = (0..FILES_PER_PACKAGE)
+            .map(|f| format!("bench{p:02}_{f}.bin"))
+            .collect();
+        std::fs::write(dir.join(format!("bench{p:02}.inf")), inf(p, &names)).expect("inf");
+        for n in &names {
+            for chunk in buf.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let b = state.to_le_bytes();
+                chunk.copy_from_slice(&b[..chunk.len()]);
+            }
+            std::fs::write(dir.join(n), &buf).expect("payload");
+            total += buf.len() as u64;
+        }
+    }
+    total
+}
+
+fn inf(p: usize, files: &[String]) -> String {
+    let disks: String = files.iter().map(|f| format!("{f} = 1\n")).collect();
+    let copies: String = files.iter().map(|f| format!("{f}\n")).collect();
+    format!(
+        "[Version]\nSignature=\"$WINDOWS NT$\"\nClass=Net\nClassGuid={{4D36E972-E325-11CE-BFC1-08002BE10318}}\n\
+         Provider=Bench\nDriverVer=01/01/2025,1.0.0.{p}\n\n[SourceDisksNames]\n1 = disk\n\n\
+         [SourceDisksFiles]\n{disks}\n[DestinationDirs]\nDefaultDestDir = 12\n\n\
+         [Manufacturer]\nBench = Models,NTamd64\n\n[Models.NTamd64]\n\
+         \"Bench device {p}\" = inst, PCI\\VEN_BE{p:02}&DEV_0001\n\n[inst]\nCopyFiles = files\n\n\
+         [files]\n{copies}\n[inst.Services]\nAddService = bench{p:02}, 2, svc\n\n\
+         [svc]\nServiceType = 1\nStartType = 3\nErrorControl = 1\nServiceBinary = %12%\\{}\n",
+        files[0]
+    )
+}
+
+fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> Duration {
+    let root = dir.join("image");
+    ImageBuilder::new(Release::Win11)
+        .build(&root)
+        .expect("build image");
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(pkgs)
+        .expect("packages")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    folders.sort();
+    let start = Instant::now();
+    let lock = ImageLock::acquire(&root).expect("lock");
+    commit::recover(&lock, &mut |_| Ok(())).expect("recover");
+    let mut sources = Vec::new();
+    for f in &folders {
+        sources.extend(PackageSource::from_path(f).expect("package"));
+    }
+    let image = Image::open(&root).expect("open image");
+    let plan = plan_injection(&image, &sources, &InjectOptions::default()).expect("plan");
+    drop(image);
+    let report = commit::commit(&lock, &plan.plan, &mut |_| Ok(())).expect("commit");
+    drop(lock);
+    let took = start.elapsed();
+    assert!(
+        report.bytes_written >= payload,
+        "wrote {} bytes, payload is {payload}",
+        report.bytes_written
+    );
+    took
+}
+
+fn time_cp(pkgs: &Path, dir: &Path, sync: bool) -> Duration {
+    std::fs::create_dir_all(dir).expect("dir");
+    let dest = dir.join("copy");
+    let start = Instant::now();
+    let ok = Command::new("cp")
+        .arg("-r")
+        .arg(pkgs)
+        .arg(&dest)
+        .status()
+        .expect("run cp")
+        .success();
+    assert!(ok, "cp -r failed");
+    if sync {
+        let ok = Command::new("sync")
+            .arg("-f")
+            .arg(&dest)
+            .status()
+            .expect("run sync")
+            .success();
+        assert!(ok, "sync -f failed");
+    }
+    start.elapsed()
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn secs(v: &[Duration]) -> Vec<String> {
+    v.iter()
+        .map(|d| format!("{:.2}", d.as_secs_f64()))
+        .collect()
+}
