@@ -5,6 +5,7 @@ mod demo;
 mod image;
 mod inf;
 mod inf_oracle;
+mod inject;
 mod matching;
 mod plugin;
 mod plugin_sdk;

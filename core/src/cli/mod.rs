@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod image;
+mod image_remove;
 mod inf;
 mod inject;
 mod matching;
@@ -48,6 +50,9 @@ enum Command {
     /// Read and edit offline registry hives (a debugging aid, like hivexsh).
     #[command(subcommand)]
     Reg(reg::RegCommand),
+    /// Read an offline Windows image: info, drivers, verify.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
     /// Put drivers into an offline image: the winners for a machine's devices, or named packages.
     Inject(inject::InjectArgs),
 }
@@ -62,8 +67,9 @@ pub fn main() -> ExitCode {
         Command::Store(c) => store::run(c),
         Command::Scan(a) => scan::run(a),
         Command::Match(a) => matching::run(a),
-        Command::Inject(a) => inject::run(a),
         Command::Reg(c) => reg::run(c),
+        Command::Image(c) => image::run(c),
+        Command::Inject(a) => inject::run(a),
         Command::Plugin(c) => plugin::run(c),
     };
     match result {

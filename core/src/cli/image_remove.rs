@@ -1,0 +1,111 @@
+//! `infuse image remove-driver DIR oemN.inf`: remove a package and every record its injection
+//! wrote, committed through the same journal as `infuse inject`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::image::Image;
+use crate::stage::commit::{self, CommitReport, ImageLock, Recovery};
+use crate::stage::inject::remove::plan_removal;
+use crate::stage::plan::{FileOp, Plan};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RemoveDriverArgs {
+    /// The offline image: the folder that holds `Windows/`.
+    #[arg(value_name = "DIR")]
+    image: PathBuf,
+    /// The published name of the package (`oem3.inf`, as `infuse image drivers` lists it).
+    #[arg(value_name = "PUBLISHED")]
+    published: String,
+    /// Print the plan and write nothing.
+    #[arg(long)]
+    plan: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    recovery: Recovery,
+    plan: &'a Plan,
+    committed: Option<CommitReport>,
+}
+
+pub(crate) fn run(a: RemoveDriverArgs) -> anyhow::Result<ExitCode> {
+    let mut fault = commit::env_fault_hook();
+    let lock = ImageLock::acquire(&a.image)?;
+    let recovery = if a.plan {
+        if a.image.join(commit::TXN_DIR).exists() {
+            anyhow::bail!(
+                "{}: an interrupted infuse run left a transaction behind\nhint: run without --plan to finish or roll it back first",
+                a.image.display()
+            );
+        }
+        Recovery::Clean
+    } else {
+        commit::recover(&lock, &mut fault)?
+    };
+    let image = Image::open(&a.image)
+        .with_context(|| format!("cannot open the image {}", a.image.display()))?;
+    let plan = plan_removal(&image, &a.published)?;
+    drop(image);
+    let committed = if a.plan {
+        None
+    } else {
+        Some(commit::commit(&lock, &plan, &mut fault)?)
+    };
+    drop(lock);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if a.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &Output {
+                recovery,
+                plan: &plan,
+                committed: committed.clone(),
+            },
+        )?;
+        writeln!(out)?;
+    } else {
+        for n in &plan.notes {
+            writeln!(out, "{n}")?;
+        }
+        match &committed {
+            None => {
+                writeln!(out, "plan (nothing written):")?;
+                for f in &plan.files {
+                    match f {
+                        FileOp::Put { dest, size, .. } => {
+                            writeln!(out, "  put    {dest} ({size} bytes)")?
+                        }
+                        FileOp::Remove { dest } => writeln!(out, "  remove {dest}")?,
+                    }
+                }
+                for h in &plan.hives {
+                    writeln!(
+                        out,
+                        "  {} {}",
+                        h.hive.image_path(),
+                        super::inject::reg_op_text(&h.op)
+                    )?;
+                }
+            }
+            Some(r) => writeln!(
+                out,
+                "removed {}: {} files removed, {} written, hives rewritten: {}",
+                a.published,
+                r.files_removed,
+                r.files_written,
+                r.hives.join(", ")
+            )?,
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
