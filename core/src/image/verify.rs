@@ -385,13 +385,17 @@ impl Verifier<'_> {
         at: &str,
         names: &[String],
     ) -> Result<(), VerifyError> {
+        // On Windows 10+ SYSTEM\DriverDatabase mirrors only boot-critical packages (§1.4): the
+        // allocation bitmap that counts is the DRIVERS hive's.
+        if db.which() == HiveFile::System
+            && self.image.info().driver_database == DriverDbLayout::DriversHive
+        {
+            return Ok(());
+        }
         let want: BTreeSet<u32> = names.iter().filter_map(|n| ddb::oem_number(n)).collect();
         let have: BTreeSet<u32> = match db.oem_inf_map()? {
             Some(m) => ddb::oem_inf_map_numbers(&m).into_iter().collect(),
-            None if want.is_empty()
-                || db.which() == HiveFile::System
-                    && self.image.info().driver_database == DriverDbLayout::DriversHive =>
-            {
+            None if want.is_empty() => {
                 return Ok(());
             }
             None => BTreeSet::new(),
