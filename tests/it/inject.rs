@@ -206,9 +206,15 @@ fn win10(dir: &Path) -> PathBuf {
              [\\DriverDatabase\\DeviceIds\\PCI]\n\n[\\DriverDatabase\\DeviceIds\\PCI\\CC_010802]\n\
              \"stornvme.inf\"=hex(3):02,ff,00,00\n\n\
              [\\DriverDatabase\\DriverInfFiles]\n\n[\\DriverDatabase\\DriverInfFiles\\stornvme.inf]\n\
-             @=hex(7):{pkgs}\n\n\
+             @=hex(7):{pkgs}\n\"Active\"=hex(1):{pkg}\n\n\
              [\\DriverDatabase\\DriverPackages]\n\n[\\DriverDatabase\\DriverPackages\\stornvme.inf_amd64_7f5533420f8a5843]\n\
-             @=hex(1):{inf}\n",
+             @=hex(1):{inf}\n\"InfName\"=hex(1):{inf}\n\"Provider\"=hex(1):{prov}\n\
+             \"SignerScore\"=dword:0d000003\n\"Version\"=hex(3):{version}\n",
+            pkg = hex_list(&utf16z("stornvme.inf_amd64_7f5533420f8a5843")),
+            prov = hex_list(&utf16z("Microsoft")),
+            // The Version blob the builder writes for its stornvme.inf in DRIVERS (§1.5).
+            version = "00,ff,09,00,00,00,00,00,7b,e9,36,4d,25,e3,ce,11,bf,c1,08,00,2b,e1,03,18,\
+                       00,80,8c,a3,c5,94,c6,01,ca,09,5d,58,00,00,0a,00,00,00,00,00,00,00,00,00",
             pkgs = hex_list(&multi_sz(&["stornvme.inf_amd64_7f5533420f8a5843"])),
             inf = hex_list(&utf16z("stornvme.inf")),
         ),
