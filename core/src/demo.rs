@@ -2,10 +2,14 @@
 //!
 //! It lays out a small store source (the license-clean fixture packages of
 //! `driver-store/fixtures/packages`, embedded in the binary), a hardware profile of a demo
-//! machine (`core/demo/machine.toml`), builds an indexed store from the packages and ranks every
-//! device of the machine against it for a Windows 11 amd64 target, exactly as `infuse store add`
-//! and `infuse match` do. Everything lands in one folder the report names, so each step can be
-//! re-run by hand with the printed commands.
+//! machine (`core/demo/machine.toml`), a demo offline image (a Windows 11 23H2 amd64 tree whose
+//! SYSTEM, SOFTWARE and DRIVERS hives infuse builds, with three inbox packages registered) and
+//! two example vendor plugins (`plugins/vendor-policy` and `plugins/trim`, built for
+//! `wasm32-wasip2` by `core/build.rs` and embedded). Then it runs the whole path the way the
+//! commands do: `store add` → `match --image --plugins` (vendor-policy's `select` vetoes and
+//! prefers) → `inject` (trim's `transform` edits the packages it handles; the plan is committed
+//! through the journal) → `image verify`. Everything lands in one folder the report names, so
+//! each step can be re-run by hand with the printed commands.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +17,17 @@ use infuse_driver_store::store::{AddReport, Store, StoreError};
 use serde::Serialize;
 
 use crate::hwid::{HwidError, profile};
-use crate::rank::store::{MatchError, StoreMatcher};
-use crate::rank::target::TargetError;
-use crate::rank::{MatchReport, SignatureRules, Target};
+use crate::image::build::{BuildError, ImageBuilder, Release};
+use crate::image::existing::ImageDrivers;
+use crate::image::verify::{VerifyError, VerifyReport, verify};
+use crate::image::{Image, ImageError, ImageInfo};
+use crate::plugin::cache::CacheDir;
+use crate::plugin::{Plugin, PluginError, PluginHost};
+use crate::rank::store::{ExtraNodes, MatchError, StoreMatcher};
+use crate::rank::{MatchReport, SignatureRules};
+use crate::stage::commit::{self, CommitError, CommitReport, ImageLock};
+use crate::stage::inject::plugins::{TransformRun, transform_sources};
+use crate::stage::inject::{Decision, InjectError, InjectOptions, PackageSource, plan_injection};
 
 macro_rules! embed {
     ($path:literal) => {
@@ -45,9 +57,26 @@ pub const PACKAGES: &[(&str, &[u8])] = &[
 /// The demo machine's hardware profile.
 pub const MACHINE: &str = include_str!("../demo/machine.toml");
 
-/// The demo's target: Windows 11 23H2, amd64, workstation.
-pub const OS: &str = "10.0.22631";
-pub const ARCH: &str = "amd64";
+/// The demo image: Windows 11 23H2 (10.0.22631), amd64, workstation.
+pub const RELEASE: Release = Release::Win11;
+
+/// The example plugins the demo runs, built by `core/build.rs`: (folder name, component file,
+/// component bytes, plugin.toml as in `plugins/<name>/`).
+#[cfg(demo_plugins)]
+const PLUGINS: &[(&str, &str, &[u8], &str)] = &[
+    (
+        "vendor-policy",
+        "vendor_policy.wasm",
+        include_bytes!(concat!(env!("OUT_DIR"), "/vendor_policy.wasm")),
+        include_str!(concat!(env!("OUT_DIR"), "/vendor_policy.plugin.toml")),
+    ),
+    (
+        "trim",
+        "trim.wasm",
+        include_bytes!(concat!(env!("OUT_DIR"), "/trim.wasm")),
+        include_str!(concat!(env!("OUT_DIR"), "/trim.plugin.toml")),
+    ),
+];
 
 /// What the demo did.
 #[derive(Debug, Serialize)]
@@ -59,9 +88,25 @@ pub struct DemoReport {
     pub store: PathBuf,
     /// `infuse store add` of the packages.
     pub add: AddReport,
-    /// `infuse match` of the machine against the store.
+    /// The demo image, as `infuse image info` reads it.
+    pub image: ImageInfo,
+    /// The plugin folders (`--plugins DIR`) and the plugins loaded from them.
+    pub plugins_dir: PathBuf,
+    pub plugins: Vec<String>,
+    /// `infuse match --image --plugins` of the machine against the store and the image.
     #[serde(rename = "match")]
     pub matching: MatchReport,
+    /// Plugin `select` failures (the devices keep Windows' choice).
+    pub select_failures: usize,
+    /// Devices whose winner is not injected, and why.
+    pub not_injected: Vec<String>,
+    /// `infuse inject`: what the plugins' `transform` did, the decisions, what was committed.
+    pub transform: TransformRun,
+    pub inject: Vec<Decision>,
+    pub plan_notes: Vec<String>,
+    pub committed: CommitReport,
+    /// `infuse image verify` after the injection.
+    pub verify: VerifyReport,
 }
 
 /// Errors of the demo, each naming the step.
@@ -77,15 +122,33 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error("reading the demo machine's profile failed")]
     Profile(#[from] HwidError),
-    #[error("the demo target is invalid")]
-    Target(#[from] TargetError),
     #[error("matching the demo machine failed")]
     Match(#[from] MatchError),
+    #[error("building the demo image failed")]
+    Build(#[from] BuildError),
+    #[error("opening the demo image failed")]
+    Image(#[from] ImageError),
+    #[error("reading the demo image's driver database failed: {0}")]
+    Database(String),
+    #[error(
+        "the demo's plugins cannot run: {0}\nhint: `rustup target add wasm32-wasip2` (bash .ci/setup does it), then rebuild infuse"
+    )]
+    PluginsMissing(String),
+    #[error("loading the demo's plugins failed")]
+    Plugin(#[from] PluginError),
+    #[error("planning the injection failed")]
+    Inject(#[from] InjectError),
+    #[error("committing the injection failed")]
+    Commit(#[from] CommitError),
+    #[error("verifying the demo image failed")]
+    Verify(#[from] VerifyError),
 }
 
-/// Runs the demo in `dir` (created if missing; an earlier demo there is reused, so a second
-/// run shows the store's incremental add doing no work).
+/// Runs the demo in `dir` (created if missing; an earlier demo there is reused for the store,
+/// so a second run shows the store's incremental add doing no work; the image is made anew).
 pub fn run(dir: &Path) -> Result<DemoReport, DemoError> {
+    let plugins_dir = dir.join("plugins");
+    write_plugins(&plugins_dir)?;
     let packages_dir = dir.join("packages");
     for (rel, bytes) in PACKAGES {
         write(&packages_dir.join(rel), bytes)?;
@@ -93,28 +156,141 @@ pub fn run(dir: &Path) -> Result<DemoReport, DemoError> {
     let profile_path = dir.join("machine.toml");
     write(&profile_path, MACHINE.as_bytes())?;
 
+    // 1. The store.
     let store_dir = dir.join("store");
     let store = Store::create(&store_dir)?;
     let add = store.add(std::slice::from_ref(&packages_dir), &mut |_| {})?;
 
+    // 2. The offline image, made anew.
+    let image_dir = dir.join("image");
+    if image_dir.exists() {
+        fs_err::remove_dir_all(&image_dir).map_err(|source| DemoError::Write {
+            path: image_dir.clone(),
+            source,
+        })?;
+    }
+    ImageBuilder::new(RELEASE)
+        .sample_inbox()
+        .build(&image_dir)?;
+    let image = Image::open(&image_dir)?;
+    let target = image.target();
+
+    // 3. The plugins.
+    let host = PluginHost::new(CacheDir::resolve(Some(&dir.join("plugin-cache"))))?;
+    let mut plugins: Vec<Plugin> = Vec::new();
+    for (_, loaded) in crate::plugin::load_dir(&host, &plugins_dir)? {
+        plugins.push(loaded?);
+    }
+
+    // 4. Match against the store and the drivers already in the image; vendors' `select`.
     let inventory = profile::read(&profile_path)?;
-    let target = Target::parse(OS, ARCH, None, None)?;
     let matcher = StoreMatcher::open(&store_dir)?;
-    let matching = MatchReport::build(
+    let in_image = ImageDrivers::new(&image).map_err(|e| DemoError::Database(e.to_string()))?;
+    let mut matching = MatchReport::build_with(
         &matcher,
         &inventory,
         target,
         SignatureRules::CatalogPresent,
         store_dir.display().to_string(),
+        Some(&in_image as &dyn ExtraNodes),
     )?;
+    let mut select_failures = 0;
+    for m in &mut matching.devices {
+        select_failures += crate::plugin::route::apply_select(&plugins, m, &target).len();
+    }
+    matching.summary = crate::rank::Summary::of(&matching.devices);
+
+    // 5. The winners to inject: store drivers only (an in-image winner needs nothing).
+    let mut ids: Vec<String> = Vec::new();
+    let mut not_injected = Vec::new();
+    for m in &matching.devices {
+        let Some(w) = m.winner() else { continue };
+        if w.node.in_image {
+            not_injected.push(format!(
+                "{}: {} already in the image wins ({})",
+                m.device.instance_id, w.node.inf, w.explanation
+            ));
+        } else if !w.node.complete {
+            not_injected.push(format!(
+                "{}: {} is incomplete in the store (files missing), never injected",
+                m.device.instance_id, w.node.package
+            ));
+        } else if !ids.contains(&w.node.package) {
+            ids.push(w.node.package.clone());
+        }
+    }
+    let mut sources = Vec::with_capacity(ids.len());
+    for id in &ids {
+        sources.push(PackageSource::from_store(&store, id)?);
+    }
+    let scratch = dir.join("transformed");
+    let (sources, transform) =
+        transform_sources(&plugins, sources, &target, &scratch).map_err(|source| {
+            DemoError::Write {
+                path: scratch.clone(),
+                source,
+            }
+        })?;
+
+    // 6. Plan, then commit through the journal.
+    let lock = ImageLock::acquire(&image_dir)?;
+    commit::recover(&lock, &mut |_| Ok(()))?;
+    let planned = plan_injection(&image, &sources, &InjectOptions::default())?;
+    drop(in_image);
+    drop(image);
+    let committed = commit::commit(&lock, &planned.plan, &mut |_| Ok(()))?;
+    drop(lock);
+
+    // 7. Verify.
+    let image = Image::open(&image_dir)?;
+    let verify = verify(&image)?;
     Ok(DemoReport {
         dir: dir.to_path_buf(),
         packages_dir,
         profile: profile_path,
         store: store_dir,
         add,
+        image: image.info().clone(),
+        plugins_dir,
+        plugins: plugins
+            .iter()
+            .map(|p| format!("{} {}", p.name(), p.info.version))
+            .collect(),
         matching,
+        select_failures,
+        not_injected,
+        transform,
+        inject: planned.decisions,
+        plan_notes: planned.plan.notes,
+        committed,
+        verify,
     })
+}
+
+/// Lays out the embedded plugins as `--plugins DIR` reads them (the sha256 of each component
+/// filled into its manifest).
+#[cfg(demo_plugins)]
+fn write_plugins(dir: &Path) -> Result<(), DemoError> {
+    use sha2::{Digest, Sha256};
+    for (name, file, wasm, manifest) in PLUGINS {
+        let hash = hex::encode(Sha256::digest(wasm));
+        let manifest = manifest.replace("sha256 = \"\"", &format!("sha256 = \"{hash}\""));
+        if !manifest.contains(&hash) {
+            return Err(DemoError::PluginsMissing(format!(
+                "plugins/{name}/plugin.toml has no empty `sha256 = \"\"` line to fill in"
+            )));
+        }
+        write(&dir.join(name).join(file), wasm)?;
+        write(&dir.join(name).join("plugin.toml"), manifest.as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(not(demo_plugins))]
+fn write_plugins(_dir: &Path) -> Result<(), DemoError> {
+    Err(DemoError::PluginsMissing(
+        include_str!(concat!(env!("OUT_DIR"), "/demo-plugins-missing.txt")).to_owned(),
+    ))
 }
 
 /// Writes `bytes` to `path` unless it already holds exactly them (keeps mtimes, so the

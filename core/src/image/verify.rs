@@ -422,6 +422,28 @@ impl Verifier<'_> {
         Ok(())
     }
 
+    /// Whether the published INF `inf` installs `svc` as a boot-start associated service (§1.2),
+    /// i.e. the package is reflected and its service key must exist offline. An unreadable INF
+    /// counts as boot-start, so the service check still runs (the INF's absence is its own finding).
+    fn boot_start_service(&self, inf: &str, svc: &str) -> bool {
+        let Ok(path) = self.image.resolve(&format!("Windows/INF/{inf}")) else {
+            return true;
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            return true;
+        };
+        let parsed = infuse_driver_store::inf::parse_with(
+            &bytes,
+            &infuse_driver_store::store::package::parse_options(),
+        );
+        let model = infuse_driver_store::inf::model::Model::new(&parsed);
+        model.installs.iter().any(|i| {
+            i.services
+                .iter()
+                .any(|s| s.name.eq_ignore_ascii_case(svc) && s.is_boot_start())
+        })
+    }
+
     fn services(&mut self, at: &str, inf: &str, services: &[(String, String)]) {
         let Some(sys) = self.image.hive(HiveFile::System) else {
             return;
@@ -433,6 +455,12 @@ impl Verifier<'_> {
         for (_, svc) in services {
             let key = self.image.control_set_key(&format!(r"Services\{svc}"));
             if sys.key(&key).is_err() {
+                // A staged package has no service key until PnP installs it at first boot
+                // (windows-driver-internals.md §1.1: only boot-critical packages are reflected);
+                // only a reflected one (a boot-start associated service) must have it.
+                if !self.boot_start_service(inf, svc) {
+                    continue;
+                }
                 self.find(
                     "service-missing",
                     at,

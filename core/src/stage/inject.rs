@@ -46,6 +46,7 @@ use super::records::{self, DbLayout, PackageInstall, RecordError};
 use crate::hive::Hive;
 use crate::image::{DriverDbLayout, Image};
 
+pub mod plugins;
 pub mod remove;
 
 /// Where staged packages live, relative to the image root.

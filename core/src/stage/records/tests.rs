@@ -476,7 +476,8 @@ fn hostile_packages_are_refused_with_their_line() {
 }
 
 /// The in-repo vstor fixture: DIRID 13 (run from the driver store, §1.3): no file copies, the
-/// ImagePath inside the package's FileRepository folder.
+/// ImagePath inside the package's FileRepository folder, at the subdir the INF stages it in
+/// (`DefaultDestDir = 13,amd64` = SourceDisksNames' `\amd64`, as run-from-driver-store requires).
 #[test]
 fn run_from_driver_store_packages_point_into_the_repository() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -504,7 +505,7 @@ fn run_from_driver_store_packages_point_into_the_repository() {
     let rec = install_records(&i).expect("records");
     assert!(rec.files.is_empty(), "{:?}", rec.files);
     let path = format!(
-        r"System32\DriverStore\FileRepository\{}\vstor.sys",
+        r"System32\DriverStore\FileRepository\{}\amd64\vstor.sys",
         i.repository
     );
     assert_eq!(

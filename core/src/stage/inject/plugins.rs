@@ -1,0 +1,211 @@
+//! Vendor plugins' `transform` at injection: each package routed to a plugin (by provider or
+//! the vendors of its models' hardware IDs) is handed to it, the edits are validated and applied
+//! by [`crate::plugin::transform::transform_package`], and the edited package replaces the
+//! original in the injection as a new package (its own id and FileRepository folder), marked as
+//! needing re-signing.
+//!
+//! A plugin that fails leaves its package as it was and is reported; nothing it returned is
+//! applied. Registry values from `add-registry` edits are not yet written by the record builder,
+//! so a package whose edits include them is left unedited with an error naming the plugin,
+//! rather than injected without them.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use infuse_driver_store::inf::{self, model::Model};
+use infuse_driver_store::store::package::parse_options;
+
+use crate::plugin::route::package_routed;
+use crate::plugin::transform::{TransformedPackage, transform_package};
+use crate::plugin::validate::{FileSource, InputFile, PackageInput};
+use crate::plugin::{Plugin, PluginError};
+use crate::rank::Target;
+
+use super::{PackageSource, SourceFile};
+
+/// What the plugins did to the packages of an injection.
+#[derive(Debug, Default, Serialize)]
+pub struct TransformRun {
+    /// Packages the plugins edited (each now a new package in the plan).
+    pub transformed: Vec<TransformedPackage>,
+    /// Plugin failures, each naming the plugin and the package it left unedited.
+    pub failures: Vec<TransformFailure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TransformFailure {
+    pub package: String,
+    pub plugin: String,
+    /// `PluginError::kind()`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// Runs the `transform` hook of every routed plugin on each package and returns the packages
+/// to inject (edited ones replaced) with what happened. Edited INFs are written under
+/// `scratch` (files the plugins did not touch are still read from where they were).
+pub fn transform_sources(
+    plugins: &[Plugin],
+    sources: Vec<PackageSource>,
+    target: &Target,
+    scratch: &Path,
+) -> std::io::Result<(Vec<PackageSource>, TransformRun)> {
+    let mut run = TransformRun::default();
+    let mut out = Vec::with_capacity(sources.len());
+    for src in sources {
+        let parsed = inf::parse_with(&src.inf_bytes, &parse_options());
+        let model = Model::new(&parsed);
+        let provider = model.version.provider.clone().unwrap_or_default();
+        let ids: Vec<String> = model
+            .nodes()
+            .flat_map(|n| {
+                std::iter::once(n.entry.hardware_id.clone())
+                    .chain(n.entry.compatible_ids.iter().cloned())
+            })
+            .collect();
+        let routed: Vec<&Plugin> = plugins
+            .iter()
+            .filter(|p| p.has(crate::plugin::Hook::Transform))
+            .filter(|p| {
+                package_routed(
+                    &p.manifest.vendors,
+                    &provider,
+                    ids.iter().map(String::as_str),
+                )
+            })
+            .collect();
+        if routed.is_empty() {
+            out.push(src);
+            continue;
+        }
+        let input = package_input(&src, &model);
+        let mut edits = Vec::new();
+        let mut failed = false;
+        for p in routed {
+            match p.transform(&input, target) {
+                Ok(list) => {
+                    if list
+                        .iter()
+                        .any(|e| matches!(e.edit, crate::plugin::Edit::AddRegistry { .. }))
+                    {
+                        run.failures.push(TransformFailure {
+                            package: src.label.clone(),
+                            plugin: p.name().to_owned(),
+                            kind: "unsupported",
+                            message: "add-registry edits are not applied at injection yet: the package is injected unedited".into(),
+                        });
+                        failed = true;
+                        break;
+                    }
+                    edits.push((p.name().to_owned(), list));
+                }
+                Err(e) => {
+                    run.failures.push(failure(&src.label, p.name(), &e));
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            out.push(src);
+            continue;
+        }
+        match transform_package(&input, &src.inf_bytes, &edits) {
+            Ok(None) => out.push(src),
+            Ok(Some(t)) => {
+                out.push(edited_source(&src, &t, scratch)?);
+                run.transformed.push(t);
+            }
+            Err(e) => {
+                let plugin = match &e {
+                    PluginError::InvalidOutput { plugin, .. } => plugin.clone(),
+                    _ => edits
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join("+"),
+                };
+                run.failures.push(failure(&src.label, &plugin, &e));
+                out.push(src);
+            }
+        }
+    }
+    Ok((out, run))
+}
+
+fn failure(package: &str, plugin: &str, e: &PluginError) -> TransformFailure {
+    TransformFailure {
+        package: package.to_owned(),
+        plugin: plugin.to_owned(),
+        kind: e.kind(),
+        message: e.to_string(),
+    }
+}
+
+fn package_input(src: &PackageSource, model: &Model) -> PackageInput {
+    let dv = model.version.driver_ver.as_ref();
+    PackageInput {
+        id: src.label.clone(),
+        inf_path: src.inf_name.clone(),
+        provider: model.version.provider.clone().unwrap_or_default(),
+        class: model.version.class.clone().unwrap_or_default(),
+        driver_date: dv
+            .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+            .unwrap_or_default(),
+        driver_version: dv
+            .map(|d| {
+                let [a, b, c, e] = d.version;
+                format!("{a}.{b}.{c}.{e}")
+            })
+            .unwrap_or_default(),
+        files: src
+            .files
+            .iter()
+            .map(|f| InputFile {
+                path: f.path.clone(),
+                size: f.size,
+                source: FileSource::Path(f.host.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// The edited package as a source for the injection: the new INF bytes written under
+/// `scratch/<new id>/`, the remaining files where they were.
+fn edited_source(
+    src: &PackageSource,
+    t: &TransformedPackage,
+    scratch: &Path,
+) -> std::io::Result<PackageSource> {
+    let dir = scratch.join(t.id.replace(['/', '\\', ':', '+'], "_"));
+    let mut files = Vec::with_capacity(t.files.len());
+    for f in &t.files {
+        let host = match &f.source {
+            FileSource::Path(p) => p.clone(),
+            FileSource::Bytes(b) => {
+                let mut p = dir.clone();
+                for part in f.path.split('/') {
+                    p.push(part);
+                }
+                if let Some(parent) = p.parent() {
+                    fs_err::create_dir_all(parent)?;
+                }
+                fs_err::write(&p, b)?;
+                p
+            }
+        };
+        files.push(SourceFile {
+            path: f.path.clone(),
+            host,
+            size: f.size,
+        });
+    }
+    Ok(PackageSource {
+        label: t.id.clone(),
+        inf_name: src.inf_name.clone(),
+        inf_bytes: t.inf_bytes.clone(),
+        oem_path: src.oem_path.clone(),
+        files,
+    })
+}
