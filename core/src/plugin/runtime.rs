@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -39,6 +42,20 @@ const MAX_LOG_LINES: u32 = 1000;
 const MAX_LOG_LINE: usize = 4096;
 /// Bytes a plugin may read through `read-package-file` per call.
 const MAX_READ_BYTES: u64 = 256 << 20;
+
+/// Component instances the pool holds at once. Calls on one host run one at a time (each call's
+/// store is dropped before it returns), so a handful leaves room for concurrent callers.
+const POOL_INSTANCES: u32 = 8;
+/// Per component instance, as [`Limiter`] allows.
+const MAX_CORE_INSTANCES: u32 = 16;
+const MAX_MEMORIES: u32 = 4;
+const MAX_TABLES: u32 = 16;
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Bytes of a released memory slot reset in place (only its dirty pages, found with Linux's
+/// `PAGEMAP_SCAN`, kernel 6.7 and later) instead of dropped with `madvise` and faulted in again
+/// on the next call: covers a Rust guest's 1 MiB stack, data and a small heap. Without
+/// `PAGEMAP_SCAN` wasmtime would `memset` all of it on every release, so then none is kept.
+const KEEP_RESIDENT: usize = 4 << 20;
 
 /// The interfaces a plugin may import (name before `@`, then the accepted version prefix).
 /// Everything a wasip2 Rust guest links for stdio, exit, environment, clocks and random; nothing
@@ -111,6 +128,27 @@ impl PluginHost {
         config.consume_fuel(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(1 << 20);
+        // Each call still gets a fresh store and instance; the pool only keeps their memory and
+        // table slots mapped between calls (reset on release) instead of an mmap, page faults
+        // and munmap per call, which were most of a small `select` call's cost (BENCHMARKS.md).
+        // The pool's memory slots are as large as the largest cap a manifest may ask for, so
+        // `Limiter` (the manifest's cap) is always what refuses a growth.
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .max_core_instances_per_component(MAX_CORE_INSTANCES)
+            .max_memories_per_component(MAX_MEMORIES)
+            .max_tables_per_component(MAX_TABLES)
+            .total_core_instances(POOL_INSTANCES * MAX_CORE_INSTANCES)
+            .total_memories(POOL_INSTANCES * MAX_MEMORIES)
+            .total_tables(POOL_INSTANCES * MAX_TABLES)
+            .table_elements(MAX_TABLE_ELEMENTS)
+            .max_memory_size(super::manifest::MAX_MEMORY_BYTES as usize)
+            .pagemap_scan(Enabled::Auto);
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.linear_memory_keep_resident(KEEP_RESIDENT)
+                .table_keep_resident(MAX_TABLE_ELEMENTS * 8);
+        }
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| engine_error("", e))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| engine_error("", e))?;
@@ -531,7 +569,7 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
     fn instances(&self) -> usize {
@@ -630,11 +668,13 @@ fn to_wit_device(d: &crate::hwid::Device) -> wt::Device {
 fn to_wit_candidate(i: usize, c: &crate::rank::Candidate) -> wt::Candidate {
     let n = &c.node;
     let (date, version) = match n.driver_ver {
+        // The WIT's `yyyy-mm-dd` and `w.x.y.z`, written directly (this runs per candidate).
         Some(d) => {
-            let s = d.to_string();
-            // DriverVer displays as `mm/dd/yyyy,w.x.y.z`.
-            let (date, version) = s.split_once(',').unwrap_or((s.as_str(), ""));
-            (iso_date(date), version.to_owned())
+            let [a, b, c, v] = d.version;
+            (
+                format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+                format!("{a}.{b}.{c}.{v}"),
+            )
         }
         None => (String::new(), String::new()),
     };
@@ -649,15 +689,6 @@ fn to_wit_candidate(i: usize, c: &crate::rank::Candidate) -> wt::Candidate {
         driver_date: date,
         driver_version: version,
         install_section: c.install().to_owned(),
-    }
-}
-
-/// `mm/dd/yyyy` → `yyyy-mm-dd` (as the WIT documents); anything else as it is.
-fn iso_date(d: &str) -> String {
-    let parts: Vec<&str> = d.split('/').collect();
-    match parts.as_slice() {
-        [m, dd, y] => format!("{y:0>4}-{m:0>2}-{dd:0>2}"),
-        _ => d.to_owned(),
     }
 }
 
