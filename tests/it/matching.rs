@@ -446,3 +446,58 @@ fn bad_arguments_are_errors_with_hints() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/store"));
 }
+
+#[test]
+fn usb_compatible_id_positions_follow_the_target_build() {
+    // usbhub3 puts three `USB\COMPAT_VID_…` IDs ahead of the class IDs on 22621 and later
+    // (decompiled HUBID_BuildClassCompatibleID, nohuto/decompiled-pseudocode 11-21H2 vs
+    // 11-23H2/USBHUB3; Microsoft's pnputil listing in "How to test a driver package"), so a
+    // class driver's compatible-ID position, and with it the rank (§3.1: 0x2000 + j), moves
+    // from j = 0 to j = 3, and an INF naming the COMPAT_VID form matches only there.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let class_inf = "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\nClass=USB\r\nClassGuid={36fc9e60-c465-11cf-8056-444553540000}\r\nProvider=%V%\r\nCatalogFile=bot.cat\r\nDriverVer=01/01/2024,1.0.0.0\r\n[Manufacturer]\r\n%V%=M,NTamd64\r\n[M.NTamd64]\r\n%D%=Inst,USB\\Class_08&SubClass_06&Prot_50\r\n[Inst.NTamd64]\r\n[Strings]\r\nV=\"Vendor\"\r\nD=\"Bulk-only class driver\"\r\n";
+    let vid_inf = "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\nClass=USB\r\nClassGuid={36fc9e60-c465-11cf-8056-444553540000}\r\nProvider=%V%\r\nCatalogFile=vid.cat\r\nDriverVer=01/01/2020,1.0.0.0\r\n[Manufacturer]\r\n%V%=M,NTamd64\r\n[M.NTamd64]\r\n%D%=Inst,USB\\COMPAT_VID_0781&Class_08\r\n[Inst.NTamd64]\r\n[Strings]\r\nV=\"Vendor\"\r\nD=\"SanDisk class driver\"\r\n";
+    let drivers = tmp.path().join("drivers");
+    complete_package_dir(
+        &drivers,
+        &[("bot.inf", class_inf.into()), ("vid.inf", vid_inf.into())],
+    );
+    let store = tmp.path().join("store");
+    store_add(&store, &drivers);
+    // The SanDisk flash drive of core/fixtures/sysfs/desktop-asus-p8b75-m (0781:5580, one
+    // interface 08/06/50).
+    let profile = tmp.path().join("usb.toml");
+    std::fs::write(
+        &profile,
+        "[[device]]\nusb = { vendor = 0x0781, product = 0x5580, bcd_device = 0x0010, interfaces = [ { number = 0, class = 8, subclass = 6, protocol = 0x50 } ] }\n",
+    )
+    .expect("write");
+    let rank_on = |os: &str| {
+        let out = infuse_isolated(&store)
+            .arg("match")
+            .arg("--store")
+            .arg(&store)
+            .arg("--profile")
+            .arg(&profile)
+            .args(["--os", os, "--arch", "amd64", "--json"])
+            .output()
+            .expect("run infuse match");
+        let r = json_of(&out);
+        let d = device(&r, r"USB\VID_0781&PID_5580&REV_0010");
+        (
+            winner(d),
+            d["device"]["compatible_ids"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    // Windows 11 21H2: the class ID is compatible ID #0; the COMPAT_VID INF matches nothing.
+    let (w, first) = rank_on("10.0.22000");
+    assert_eq!(w, Some(("bot.inf".into(), "0x00FF2000".into())));
+    assert_eq!(first, r"USB\Class_08&SubClass_06&Prot_50");
+    // Windows 11 23H2: `USB\COMPAT_VID_0781&Class_08` is #2 and beats the class ID, now #3.
+    let (w, first) = rank_on("10.0.22631");
+    assert_eq!(w, Some(("vid.inf".into(), "0x00FF2002".into())));
+    assert_eq!(first, r"USB\COMPAT_VID_0781&Class_08&SubClass_06&Prot_50");
+}

@@ -172,3 +172,43 @@ fn record_script_keeps_what_the_reader_needs() {
     assert_eq!(a["devices"], b["devices"]);
     assert!(a["devices"].as_array().is_some_and(|d| d.len() > 20));
 }
+
+#[test]
+fn os_flag_builds_the_ladders_of_that_windows() {
+    // usbhub3 on 22621 and later adds `USB\COMPAT_VID_…` ahead of the class IDs (decompiled
+    // HUBID_BuildClassCompatibleID, nohuto/decompiled-pseudocode 11-21H2 vs 11-23H2/USBHUB3);
+    // the SanDisk flash drive 0781:5580 of the desktop tree (interface 08/06/50).
+    let root = sysfs_fixture("desktop-asus-p8b75-m");
+    let root = root.to_str().expect("utf-8 path");
+    let flash = r"USB\VID_0781&PID_5580&REV_0010";
+    let inv = scan_json(&["--sysfs", root]);
+    assert_eq!(
+        ids(device(&inv, flash), "compatible_ids")[0],
+        r"USB\Class_08&SubClass_06&Prot_50"
+    );
+    assert!(
+        inv["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("no --os given"))
+    );
+    let inv = scan_json(&["--sysfs", root, "--os", "10.0.26100"]);
+    assert_eq!(
+        ids(device(&inv, flash), "compatible_ids")[..4],
+        [
+            r"USB\COMPAT_VID_0781&Class_08&SubClass_06&Prot_50",
+            r"USB\COMPAT_VID_0781&Class_08&SubClass_06",
+            r"USB\COMPAT_VID_0781&Class_08",
+            r"USB\Class_08&SubClass_06&Prot_50",
+        ]
+    );
+    let out = infuse()
+        .args(["scan", "--sysfs", root, "--os", "11"])
+        .output()
+        .expect("run infuse");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not major.minor.build"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -93,7 +93,9 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| from_image.map(|t| format!("{:#x}", t.suite_mask)));
     let target = Target::parse(&os, &arch, product_type.as_deref(), suite_mask.as_deref())?;
-    let inv = a.source.load()?;
+    let inv = a
+        .source
+        .load(crate::hwid::LadderTarget::for_build(target.build))?;
     let matcher = StoreMatcher::open(&a.store)
         .with_context(|| format!("cannot open the store {}", a.store.display()))?;
     let existing = image.as_ref().map(ImageDrivers::new).transpose()?;

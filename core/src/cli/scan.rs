@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::hwid::{self, Inventory, Source};
+use crate::hwid::{self, Inventory, LadderTarget, Source};
 
 /// Where the devices come from (shared by `scan` and `match`). Without any, `/sys`.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,9 +40,9 @@ impl SourceArgs {
         }
     }
 
-    /// Read the devices, logging the reader's warnings on stderr.
-    pub(crate) fn load(&self) -> anyhow::Result<Inventory> {
-        let inv = hwid::load(&self.source()).context("cannot read the devices")?;
+    /// Read the devices with the ID ladders `target` reports, logging the reader's warnings.
+    pub(crate) fn load(&self, target: LadderTarget) -> anyhow::Result<Inventory> {
+        let inv = hwid::load_for(&self.source(), target).context("cannot read the devices")?;
         for w in &inv.warnings {
             tracing::warn!("{w}");
         }
@@ -54,6 +54,10 @@ impl SourceArgs {
 pub(crate) struct ScanArgs {
     #[command(flatten)]
     source: SourceArgs,
+    /// The Windows the IDs are built for, major.minor.build (10.0.26100): some IDs depend on
+    /// the build (USB `COMPAT_VID_` from 22621). Without it, the IDs of builds before those.
+    #[arg(long, value_name = "VERSION", value_parser = parse_ladder_os)]
+    os: Option<LadderTarget>,
     /// Print JSON (the device list with ordered IDs) instead of text.
     #[arg(long)]
     json: bool,
@@ -63,7 +67,7 @@ pub(crate) struct ScanArgs {
 }
 
 pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
-    let mut inv = a.source.load()?;
+    let mut inv = a.source.load(a.os.unwrap_or_default())?;
     if !a.no_names {
         hwid::names::annotate(&mut inv.devices);
     }
@@ -77,6 +81,11 @@ pub(crate) fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_ladder_os(s: &str) -> Result<LadderTarget, String> {
+    LadderTarget::parse_os(s)
+        .ok_or_else(|| format!("`{s}` is not major.minor.build (e.g. 10.0.26100)"))
 }
 
 fn write_text(out: &mut impl Write, inv: &Inventory) -> std::io::Result<()> {

@@ -78,28 +78,123 @@ pub fn usb_is_composite(dev: &UsbDevice, interfaces: &[UsbInterface]) -> bool {
     class_ok && interfaces.len() > 1 && dev.num_configurations <= 1
 }
 
-/// IDs of a USB device node (usbhub3/usbhub), windows-driver-internals.md §4.2 and
-/// [WDD] `standard-usb-identifiers.md`: hardware `USB\VID_v&PID_p&REV_r`, `USB\VID_v&PID_p`.
-/// Compatible: for a composite device `USB\DevClass_cc&SubClass_ss&Prot_pp`, `…&SubClass_ss`,
-/// `USB\DevClass_cc`, `USB\COMPOSITE`; otherwise `USB\Class_cc&SubClass_ss&Prot_pp`,
-/// `USB\Class_cc&SubClass_ss`, `USB\Class_cc` from the device descriptor, or from the single
-/// interface when the device class is 0. Class bytes are printed in lower-case hex as Windows
-/// prints them (`USB\Class_e0&SubClass_01&Prot_01`, §4.2); matching ignores case anyway.
-pub fn usb_device_ids(dev: &UsbDevice, interfaces: &[UsbInterface]) -> (Vec<String>, Vec<String>) {
+/// The Windows a ladder is built for. Some bus drivers changed what they report between
+/// builds (usbhub3's `USB\COMPAT_VID_` IDs); `build: None` — no target given — gives the IDs
+/// every build from Windows 8 to Windows 11 21H2 reports, i.e. none of the build-dependent ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LadderTarget {
+    /// The target's build number (`22631` for Windows 11 23H2).
+    pub build: Option<u32>,
+}
+
+/// The first build whose usbhub3 puts the three `USB\COMPAT_VID_vvvv&…` IDs ahead of the
+/// class IDs. Decompiled usbhub3.sys `HUBID_BuildClassCompatibleID` /
+/// `HUBID_BuildDeviceCompatibleID` (github.com/nohuto/decompiled-pseudocode @ 47643d2d):
+/// absent in `11-21H2/USBHUB3` (build 22000; a real 22000 listing in pbatard/libwdi issue #155
+/// shows `USB\Class_E0&SubClass_01&Prot_01` first), present in `11-23H2`, `11-24H2` and
+/// `11-25H2`; Microsoft's own pnputil output ([WDD] "How to test a driver package", 2025) shows
+/// them. 22621 (22H2) shares its system files with 22631 (23H2 is an enablement package over
+/// 22H2), so it is counted in. **UNCONFIRMED**: whether early 22621 cumulative updates lacked
+/// them, and whether a Windows 10 (19041–19045) servicing update back-ported them (none seen).
+pub const USB_COMPAT_VID_FIRST_BUILD: u32 = 22621;
+
+impl LadderTarget {
+    /// The ladder of a given build.
+    pub fn for_build(build: u32) -> LadderTarget {
+        LadderTarget { build: Some(build) }
+    }
+
+    /// `--os major.minor.build[.revision]` as the ladder needs it (only the build matters).
+    pub fn parse_os(os: &str) -> Option<LadderTarget> {
+        let parts: Vec<&str> = os.trim().split('.').collect();
+        if !(3..=4).contains(&parts.len()) || parts.iter().any(|p| p.trim().parse::<u32>().is_err())
+        {
+            return None;
+        }
+        parts[2].trim().parse().ok().map(LadderTarget::for_build)
+    }
+
+    /// Whether usbhub3 emits `USB\COMPAT_VID_…` compatible IDs on this target.
+    pub fn usb_compat_vid(self) -> bool {
+        self.build.is_some_and(|b| b >= USB_COMPAT_VID_FIRST_BUILD)
+    }
+
+    /// A short note for reports: which build's ladder this is.
+    pub fn describe(self) -> String {
+        match self.build {
+            Some(b) => format!("IDs as Windows build {b} reports them"),
+            None => format!(
+                "IDs as Windows builds before {USB_COMPAT_VID_FIRST_BUILD} report them (no --os given)"
+            ),
+        }
+    }
+}
+
+/// IDs of a USB device node as usbhub3 (the hub driver of every xHCI port and USB 3 hub, Windows
+/// 8 and later) builds them — decompiled `HUBID_BuildHardwareID` / `HUBID_BuildCompatibleID`
+/// and its three callees (github.com/nohuto/decompiled-pseudocode, `11-21H2` … `11-25H2/USBHUB3`):
+///
+/// - hardware `USB\VID_v&PID_p&REV_r`, `USB\VID_v&PID_p` ([WDD] `standard-usb-identifiers.md`);
+/// - a composite device (`HUBID_BuildDeviceCompatibleID`): on builds with
+///   [`LadderTarget::usb_compat_vid`] first `USB\COMPAT_VID_v&DevClass_00&SubClass_00&Prot00`
+///   (sic, no underscore), `…&SubClass_00`, `USB\COMPAT_VID_v&DevClass_00`; then always the
+///   literals `USB\DevClass_00&SubClass_00&Prot_00`, `USB\DevClass_00&SubClass_00`,
+///   `USB\DevClass_00`, `USB\COMPOSITE` — `DevClass_00` whatever the device's class, so an IAD
+///   device (EF/02/01) reports `DevClass_00` too;
+/// - any other device (`HUBID_BuildClassCompatibleID`): on those builds
+///   `USB\COMPAT_VID_v&Class_cc&SubClass_ss&Prot_pp`, `…&SubClass_ss`, `…&Class_cc`, then
+///   `USB\Class_cc&SubClass_ss&Prot_pp`, `USB\Class_cc&SubClass_ss`, `USB\Class_cc` — from the
+///   device descriptor, or from the single interface when the device class is 0 (`hid/plug-and-
+///   play-support.md` example 1). All printed `%04X` / `%02X`: upper-case hex.
+///
+/// Not reproduced (not in sysfs): `USB\MS_COMP_…` IDs from a device's MS OS descriptors (they come
+/// first), and the controller-suffixed audio class IDs usbhub3 adds under a platform flag.
+pub fn usb_device_ids(
+    dev: &UsbDevice,
+    interfaces: &[UsbInterface],
+    target: LadderTarget,
+) -> (Vec<String>, Vec<String>) {
     let vp = format!("USB\\VID_{:04X}&PID_{:04X}", dev.vendor, dev.product);
     let hw = vec![format!("{vp}&REV_{:04X}", dev.bcd_device), vp];
-    let compat = if usb_is_composite(dev, interfaces) {
-        let mut c = class_triple("DevClass", dev.class, dev.subclass, dev.protocol);
-        c.push("USB\\COMPOSITE".to_owned());
-        c
-    } else if dev.class == 0 {
-        match interfaces.first() {
-            Some(i) => class_triple("Class", i.class, i.subclass, i.protocol),
-            None => Vec::new(),
+    let vid = dev.vendor;
+    let mut compat = Vec::new();
+    if usb_is_composite(dev, interfaces) {
+        if target.usb_compat_vid() {
+            compat.push(format!(
+                "USB\\COMPAT_VID_{vid:04X}&DevClass_00&SubClass_00&Prot00"
+            ));
+            compat.push(format!("USB\\COMPAT_VID_{vid:04X}&DevClass_00&SubClass_00"));
+            compat.push(format!("USB\\COMPAT_VID_{vid:04X}&DevClass_00"));
         }
-    } else {
-        class_triple("Class", dev.class, dev.subclass, dev.protocol)
+        for id in [
+            "USB\\DevClass_00&SubClass_00&Prot_00",
+            "USB\\DevClass_00&SubClass_00",
+            "USB\\DevClass_00",
+            "USB\\COMPOSITE",
+        ] {
+            compat.push(id.to_owned());
+        }
+        return (hw, compat);
+    }
+    let (class, sub, prot) = match (dev.class, interfaces.first()) {
+        (0, Some(i)) => (i.class, i.subclass, i.protocol),
+        (0, None) => return (hw, compat),
+        _ => (dev.class, dev.subclass, dev.protocol),
     };
+    if target.usb_compat_vid() {
+        compat.push(format!(
+            "USB\\COMPAT_VID_{vid:04X}&Class_{class:02X}&SubClass_{sub:02X}&Prot_{prot:02X}"
+        ));
+        compat.push(format!(
+            "USB\\COMPAT_VID_{vid:04X}&Class_{class:02X}&SubClass_{sub:02X}"
+        ));
+        compat.push(format!("USB\\COMPAT_VID_{vid:04X}&Class_{class:02X}"));
+    }
+    compat.push(format!(
+        "USB\\Class_{class:02X}&SubClass_{sub:02X}&Prot_{prot:02X}"
+    ));
+    compat.push(format!("USB\\Class_{class:02X}&SubClass_{sub:02X}"));
+    compat.push(format!("USB\\Class_{class:02X}"));
     (hw, compat)
 }
 
@@ -432,17 +527,20 @@ mod tests {
             },
         ];
         assert!(usb_is_composite(&dev, &intfs));
-        let (hw, compat) = usb_device_ids(&dev, &intfs);
+        let (hw, compat) = usb_device_ids(&dev, &intfs, LadderTarget::default());
         assert_eq!(
             hw,
             [r"USB\VID_04F2&PID_B5D8&REV_0017", r"USB\VID_04F2&PID_B5D8"]
         );
+        // usbhub3's HUBID_BuildDeviceCompatibleID writes the literal DevClass_00 IDs whatever
+        // the device class (here EF/02/01, an IAD device); pbatard/libwdi issue #155 shows the
+        // same on build 22000 for the IAD webcam 04F2:B6DD.
         assert_eq!(
             compat,
             [
-                r"USB\DevClass_ef&SubClass_02&Prot_01",
-                r"USB\DevClass_ef&SubClass_02",
-                r"USB\DevClass_ef",
+                r"USB\DevClass_00&SubClass_00&Prot_00",
+                r"USB\DevClass_00&SubClass_00",
+                r"USB\DevClass_00",
                 r"USB\COMPOSITE"
             ]
         );
@@ -548,7 +646,7 @@ mod tests {
             protocol: 2,
         }];
         assert!(!usb_is_composite(&dev, &intfs));
-        let (_, compat) = usb_device_ids(&dev, &intfs);
+        let (_, compat) = usb_device_ids(&dev, &intfs, LadderTarget::default());
         assert_eq!(
             compat,
             [
@@ -557,6 +655,132 @@ mod tests {
                 r"USB\Class_03"
             ]
         );
+    }
+
+    /// The OSR USB-FX2 board 0547:1002 (device class FF/00/00, bcdDevice 0000) of Microsoft's
+    /// `pnputil /enum-devices /problem /deviceids` output in [WDD] "How to test a driver package
+    /// (manual deployment)" (ms.date 2025-02-25): the order usbhub3's
+    /// `HUBID_BuildClassCompatibleID` writes on 22621 and later.
+    fn osr_fx2() -> UsbDevice {
+        UsbDevice {
+            vendor: 0x0547,
+            product: 0x1002,
+            bcd_device: 0x0000,
+            class: 0xFF,
+            subclass: 0x00,
+            protocol: 0x00,
+            num_configurations: 1,
+        }
+    }
+
+    #[test]
+    fn usb_compat_vid_ids_come_first_on_22621_and_later() {
+        let intfs = [UsbInterface {
+            number: 0,
+            class: 0xFF,
+            subclass: 0,
+            protocol: 0,
+        }];
+        let (hw, compat) = usb_device_ids(&osr_fx2(), &intfs, LadderTarget::for_build(22631));
+        assert_eq!(
+            hw,
+            [r"USB\VID_0547&PID_1002&REV_0000", r"USB\VID_0547&PID_1002"]
+        );
+        // Byte for byte the Microsoft listing (upper-case hex, %04X / %02X).
+        assert_eq!(
+            compat,
+            [
+                r"USB\COMPAT_VID_0547&Class_FF&SubClass_00&Prot_00",
+                r"USB\COMPAT_VID_0547&Class_FF&SubClass_00",
+                r"USB\COMPAT_VID_0547&Class_FF",
+                r"USB\Class_FF&SubClass_00&Prot_00",
+                r"USB\Class_FF&SubClass_00",
+                r"USB\Class_FF",
+            ]
+        );
+        // 22621 (22H2) shares usbhub3 with 22631; 26100 (24H2) has them (11-24H2/USBHUB3).
+        for build in [22621, 26100] {
+            let (_, c) = usb_device_ids(&osr_fx2(), &intfs, LadderTarget::for_build(build));
+            assert_eq!(c.len(), 6, "build {build}");
+        }
+        // Build 22000 (11-21H2/USBHUB3) and Windows 10 19045 have only the class IDs, so a
+        // class-matching INF is compatible ID #0 there and #3 on 23H2.
+        for target in [
+            LadderTarget::for_build(22000),
+            LadderTarget::for_build(19045),
+            LadderTarget::default(),
+        ] {
+            let (_, c) = usb_device_ids(&osr_fx2(), &intfs, target);
+            assert_eq!(c, compat[3..], "{target:?}");
+        }
+    }
+
+    #[test]
+    fn usb_composite_parent_gets_compat_vid_devclass_ids_with_prot00() {
+        // usbhub3 HUBID_BuildDeviceCompatibleID (11-23H2 … 11-25H2): `Prot00` without the
+        // underscore is Windows' own spelling. Expected list: the `pnputil /enum-devices /ids`
+        // output for the class-0 composite device 045E:0840 (bcdDevice 2.15) in [WDD]
+        // usbcon/usb-device-specific-registry-settings.md (2023); its interfaces are not listed
+        // there, two HID interfaces stand in (any two make it composite).
+        let dev = UsbDevice {
+            vendor: 0x045E,
+            product: 0x0840,
+            bcd_device: 0x0215,
+            class: 0,
+            subclass: 0,
+            protocol: 0,
+            num_configurations: 1,
+        };
+        let intfs = [
+            UsbInterface {
+                number: 0,
+                class: 3,
+                subclass: 1,
+                protocol: 1,
+            },
+            UsbInterface {
+                number: 1,
+                class: 3,
+                subclass: 0,
+                protocol: 0,
+            },
+        ];
+        let (hw, compat) = usb_device_ids(&dev, &intfs, LadderTarget::for_build(26100));
+        assert_eq!(
+            hw,
+            [r"USB\VID_045E&PID_0840&REV_0215", r"USB\VID_045E&PID_0840"]
+        );
+        assert_eq!(
+            compat,
+            [
+                r"USB\COMPAT_VID_045E&DevClass_00&SubClass_00&Prot00",
+                r"USB\COMPAT_VID_045E&DevClass_00&SubClass_00",
+                r"USB\COMPAT_VID_045E&DevClass_00",
+                r"USB\DevClass_00&SubClass_00&Prot_00",
+                r"USB\DevClass_00&SubClass_00",
+                r"USB\DevClass_00",
+                r"USB\COMPOSITE",
+            ]
+        );
+        // The usbccgp children are not usbhub3's: no COMPAT_VID forms on any build (a Windows 11
+        // usbmidi2-era listing, Valeton GP-180, shows `USB\CLASS_01&SUBCLASS_03&PROT_00` first
+        // for MI_03 under a COMPAT_VID parent).
+        let (_, c) = usb_interface_ids(&dev, &intfs[0]);
+        assert!(c.iter().all(|id| !id.contains("COMPAT_VID")), "{c:?}");
+    }
+
+    #[test]
+    fn os_versions_give_the_build() {
+        assert_eq!(
+            LadderTarget::parse_os("10.0.22631"),
+            Some(LadderTarget::for_build(22631))
+        );
+        assert_eq!(
+            LadderTarget::parse_os("10.0.26100.2605"),
+            Some(LadderTarget::for_build(26100))
+        );
+        assert_eq!(LadderTarget::parse_os("10.0"), None);
+        assert_eq!(LadderTarget::parse_os("10.0.x"), None);
     }
 
     #[test]

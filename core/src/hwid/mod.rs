@@ -32,6 +32,8 @@ pub mod profile;
 pub mod sysfs;
 pub mod windows;
 
+pub use ladder::LadderTarget;
+
 /// The bus (Windows enumerator) that reported a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -197,13 +199,20 @@ pub enum HwidError {
     Empty { path: PathBuf, hint: String },
 }
 
-/// Read the devices of a source.
+/// Read the devices of a source, with the ID ladders of Windows before the build-dependent IDs
+/// ([`LadderTarget::default`]); [`load_for`] builds them for a target.
 pub fn load(source: &Source) -> Result<Inventory, HwidError> {
+    load_for(source, LadderTarget::default())
+}
+
+/// Read the devices of a source with the ID ladders `target` reports. Windows exports carry
+/// the IDs of the machine they were made on and are read as they are.
+pub fn load_for(source: &Source, target: LadderTarget) -> Result<Inventory, HwidError> {
     match source {
-        Source::Sysfs(root) => sysfs::scan(root),
+        Source::Sysfs(root) => sysfs::scan_for(root, target),
         Source::Lspci(path) => lspci::read(path),
         Source::Inventory(path) => windows::read(path),
-        Source::Profile(path) => profile::read(path),
+        Source::Profile(path) => profile::read_for(path, target),
     }
 }
 

@@ -42,16 +42,23 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ladder::{self, HdaCodec, PciFunction, UsbAssociation, UsbDevice, UsbInterface};
+use super::ladder::{
+    self, HdaCodec, LadderTarget, PciFunction, UsbAssociation, UsbDevice, UsbInterface,
+};
 use super::{Bus, Device, HwidError, Inventory, read_text};
 
-/// Read a hardware profile.
+/// Read a hardware profile, with the ladders of [`LadderTarget::default`].
 pub fn read(path: &Path) -> Result<Inventory, HwidError> {
+    read_for(path, LadderTarget::default())
+}
+
+/// Read a hardware profile, with the ID ladders `target` reports.
+pub fn read_for(path: &Path, target: LadderTarget) -> Result<Inventory, HwidError> {
     let text = read_text(path)?;
     let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let mut inv = parse(&text, json, path)?;
+    let mut inv = parse_for(&text, json, path, target)?;
     if inv.devices.is_empty() {
         return Err(HwidError::Empty {
             path: path.to_path_buf(),
@@ -61,7 +68,8 @@ pub fn read(path: &Path) -> Result<Inventory, HwidError> {
     inv.source = match inv.source.is_empty() {
         true => format!("profile {}", path.display()),
         false => format!("profile {} ({})", path.display(), inv.source),
-    };
+    } + "; "
+        + &target.describe();
     Ok(inv)
 }
 
@@ -214,8 +222,18 @@ fn opt(n: Option<Num>) -> u64 {
     n.map_or(0, Num::get)
 }
 
-/// Parse profile text (TOML, or JSON when `json`).
+/// Parse profile text (TOML, or JSON when `json`), with the ladders of [`LadderTarget::default`].
 pub fn parse(text: &str, json: bool, path: &Path) -> Result<Inventory, HwidError> {
+    parse_for(text, json, path, LadderTarget::default())
+}
+
+/// Parse profile text (TOML, or JSON when `json`), with the ID ladders `target` reports.
+pub fn parse_for(
+    text: &str,
+    json: bool,
+    path: &Path,
+    target: LadderTarget,
+) -> Result<Inventory, HwidError> {
     let profile: Profile = if json {
         serde_json::from_str(text).map_err(|e| HwidError::Syntax {
             path: path.to_path_buf(),
@@ -288,7 +306,7 @@ pub fn parse(text: &str, json: bool, path: &Path) -> Result<Inventory, HwidError
                     protocol: opt(i.protocol) as u8,
                 })
                 .collect();
-            let (hw, compat) = ladder::usb_device_ids(&dev, &intfs);
+            let (hw, compat) = ladder::usb_device_ids(&dev, &intfs, target);
             inv.devices
                 .push(Device::new(format!("{}\\{tag}", hw[1]), hw, compat));
             if ladder::usb_is_composite(&dev, &intfs) {

@@ -18,11 +18,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ladder::{self, HdaCodec, PciFunction, UsbDevice, UsbInterface};
+use super::ladder::{self, HdaCodec, LadderTarget, PciFunction, UsbDevice, UsbInterface};
 use super::{Bus, Device, HwidError, Inventory, parse_hex};
 
-/// Read every supported device under a sysfs root.
+/// Read every supported device under a sysfs root, with the ladders of
+/// [`LadderTarget::default`].
 pub fn scan(root: &Path) -> Result<Inventory, HwidError> {
+    scan_for(root, LadderTarget::default())
+}
+
+/// Read every supported device under a sysfs root, with the ID ladders `target` reports.
+pub fn scan_for(root: &Path, target: LadderTarget) -> Result<Inventory, HwidError> {
     if !root.join("bus").is_dir() {
         return Err(HwidError::Format {
             path: root.to_path_buf(),
@@ -31,11 +37,11 @@ pub fn scan(root: &Path) -> Result<Inventory, HwidError> {
         });
     }
     let mut inv = Inventory {
-        source: format!("sysfs {}", root.display()),
+        source: format!("sysfs {}; {}", root.display(), target.describe()),
         ..Inventory::default()
     };
     pci(root, &mut inv)?;
-    usb(root, &mut inv)?;
+    usb(root, &mut inv, target)?;
     hdaudio(root, &mut inv)?;
     acpi(root, &mut inv)?;
     Ok(inv)
@@ -134,7 +140,7 @@ fn pci(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
     Ok(())
 }
 
-fn usb(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
+fn usb(root: &Path, inv: &mut Inventory, target: LadderTarget) -> Result<(), HwidError> {
     let all = entries(&root.join("bus/usb/devices"))?;
     for (name, dir) in &all {
         // Devices are `<bus>-<ports>`; interfaces contain ':'; root hubs are `usbN`.
@@ -208,7 +214,7 @@ fn usb(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
         }
         interfaces.sort_by_key(|(_, i)| i.number);
         let descs: Vec<UsbInterface> = interfaces.iter().map(|(_, i)| *i).collect();
-        let (hw, compat) = ladder::usb_device_ids(&dev, &descs);
+        let (hw, compat) = ladder::usb_device_ids(&dev, &descs, target);
         let composite = ladder::usb_is_composite(&dev, &descs);
         let class_code =
             |c: u8, s: u8, p: u8| Some(u32::from(c) << 16 | u32::from(s) << 8 | u32::from(p));
@@ -526,8 +532,19 @@ mod tests {
             hw,
             &[r"USB\VID_04CA&PID_703C&REV_0017", r"USB\VID_04CA&PID_703C"],
         );
-        assert_eq!(compat.len(), 4);
-        assert!(id_eq(&compat[3], r"USB\COMPOSITE"));
+        // usbhub3 writes the literal DevClass_00 forms for every composite parent, this EF/02/01
+        // one too (decompiled HUBID_BuildDeviceCompatibleID, 11-21H2 … 11-25H2/USBHUB3; a
+        // build-22000 listing of the IAD webcam 04F2:B6DD in pbatard/libwdi issue #155 shows
+        // `USB\DevClass_00&SubClass_00&Prot_00`).
+        same(
+            compat,
+            &[
+                r"USB\DevClass_00&SubClass_00&Prot_00",
+                r"USB\DevClass_00&SubClass_00",
+                r"USB\DevClass_00",
+                r"USB\COMPOSITE",
+            ],
+        );
         // Its IAD (first 0, count 2, function 0E/03/00) makes both interfaces one function:
         // one child MI_00 whose compatible IDs come from the IAD's bFunctionClass/SubClass/
         // Protocol ([WDD] usbcon/enumeration-of-interface-collections-on-devices-that-have-
@@ -699,6 +716,66 @@ mod tests {
             inv.devices.iter().filter(|d| d.bus == Bus::Usb).count(),
             19,
             "Canon + 7, Logitech + 2, 2 disks, flash drive, 5 hubs"
+        );
+    }
+
+    #[test]
+    fn usb_ladders_follow_the_target_build() {
+        // The same trees for Windows 11 21H2 (22000) and 23H2 (22631). usbhub3's
+        // HUBID_BuildClassCompatibleID / HUBID_BuildDeviceCompatibleID (decompiled, nohuto/
+        // decompiled-pseudocode 11-21H2 vs 11-23H2/USBHUB3) add three COMPAT_VID IDs first on
+        // 22621 and later; expected lists in the shape of Microsoft's pnputil outputs ([WDD]
+        // "How to test a driver package": 0547:1002 class FF; usbcon/usb-device-specific-
+        // registry-settings.md: composite 045E:0840). Both devices sit on xHCI buses (usbhub3):
+        // the desktop's bus 4 (SuperSpeed hubs 2109:0812 behind the xHCI 8086:1E31) and the
+        // laptop's bus 2 (bus 1 is the EHCI's rate-matching hub 8087:8001).
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs");
+        let desktop = root.join("desktop-asus-p8b75-m");
+        let old = scan_for(&desktop, LadderTarget::for_build(22000)).expect("scans");
+        let new = scan_for(&desktop, LadderTarget::for_build(22631)).expect("scans");
+        assert_eq!(old.devices.len(), new.devices.len());
+        // The SanDisk flash drive 0781:5580 (bcdDevice 0.10): class 0, one interface 08/06/50.
+        let (_, compat) = ladder_of(&new, r"USB\VID_0781&PID_5580&REV_0010");
+        assert_eq!(
+            compat,
+            [
+                r"USB\COMPAT_VID_0781&Class_08&SubClass_06&Prot_50",
+                r"USB\COMPAT_VID_0781&Class_08&SubClass_06",
+                r"USB\COMPAT_VID_0781&Class_08",
+                r"USB\Class_08&SubClass_06&Prot_50",
+                r"USB\Class_08&SubClass_06",
+                r"USB\Class_08",
+            ]
+        );
+        let (_, compat_old) = ladder_of(&old, r"USB\VID_0781&PID_5580&REV_0010");
+        assert_eq!(compat_old, &compat[3..]);
+        // Only USB device nodes change: usbccgp children, PCI and the rest are equal.
+        for (a, b) in old.devices.iter().zip(&new.devices) {
+            assert_eq!(a.hardware_ids, b.hardware_ids);
+            let changed = a.compatible_ids != b.compatible_ids;
+            let usb_node = a.bus == Bus::Usb && !a.hardware_ids[0].contains("&MI_");
+            assert!(!changed || usb_node, "{} changed", a.instance_id);
+        }
+        assert!(new.source.contains("build 22631"), "{}", new.source);
+        // The laptop's IAD webcam 04CA:703C (EF/02/01), a composite parent: usbhub3 writes the
+        // literal DevClass_00 forms whatever the device class.
+        let laptop = scan_for(
+            &root.join("laptop-thinkpad-t450s"),
+            LadderTarget::for_build(26100),
+        )
+        .expect("scans");
+        let (_, compat) = ladder_of(&laptop, r"USB\VID_04CA&PID_703C&REV_0017");
+        assert_eq!(
+            compat,
+            [
+                r"USB\COMPAT_VID_04CA&DevClass_00&SubClass_00&Prot00",
+                r"USB\COMPAT_VID_04CA&DevClass_00&SubClass_00",
+                r"USB\COMPAT_VID_04CA&DevClass_00",
+                r"USB\DevClass_00&SubClass_00&Prot_00",
+                r"USB\DevClass_00&SubClass_00",
+                r"USB\DevClass_00",
+                r"USB\COMPOSITE",
+            ]
         );
     }
 
