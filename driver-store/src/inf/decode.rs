@@ -1,8 +1,6 @@
 //! Bytes → text: the encoding choice SetupAPI makes, and the character-level rules that hold in
 //! every state of the lexer (Ctrl-Z ends the file, NUL reads as a blank).
 
-use std::borrow::Cow;
-
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 /// How the bytes of an INF file were turned into text.
@@ -23,8 +21,10 @@ pub enum TextEncoding {
 }
 
 /// Decoded text plus what the decoder noticed.
-pub(crate) struct Decoded<'a> {
-    pub(crate) text: Cow<'a, str>,
+pub(crate) struct Decoded {
+    /// The text, in a fresh buffer with room to spare: it becomes the text the parsed file's
+    /// lines share, with the lexer's joined tokens and the substituted values appended.
+    pub(crate) text: String,
     pub(crate) encoding: TextEncoding,
     /// Set when a UTF-16 file has an odd byte count (its last byte is dropped).
     pub(crate) odd_utf16: bool,
@@ -40,13 +40,9 @@ pub(crate) struct Decoded<'a> {
 /// not; it is cheap and unambiguous). Then Ctrl-Z ends the text and NUL becomes a blank
 /// (inf-behaviour.md C37–C42, H).
 ///
-/// Text that must be converted is written into `scratch`, a buffer reused between parses; ASCII
-/// and valid UTF-8 text is borrowed from `bytes`.
-pub(crate) fn decode<'a>(
-    bytes: &'a [u8],
-    ansi: &'static Encoding,
-    scratch: &'a mut String,
-) -> Decoded<'a> {
+/// The text is written once, straight into the buffer the parsed lines will share: ASCII and
+/// valid UTF-8 by one copy, anything else by the decoder (no intermediate buffer).
+pub(crate) fn decode(bytes: &[u8], ansi: &'static Encoding) -> Decoded {
     let (encoding, body, odd_utf16) = classify(bytes);
     let enc = match encoding {
         TextEncoding::Utf16LeBom | TextEncoding::Utf16Le => UTF_16LE,
@@ -54,7 +50,7 @@ pub(crate) fn decode<'a>(
         TextEncoding::Utf8Bom => UTF_8,
         TextEncoding::Ansi => ansi,
     };
-    let (text, malformed) = decode_body(enc, body, scratch);
+    let (text, malformed) = decode_body(enc, body);
     let (text, cr_only) = normalize(text);
     Decoded {
         text,
@@ -65,35 +61,53 @@ pub(crate) fn decode<'a>(
     }
 }
 
-/// `enc.decode_without_bom_handling(body)`, but converting into `scratch` (kept at least as long
-/// as any text it held, so it is filled only when it grows).
-fn decode_body<'a>(
-    enc: &'static Encoding,
-    body: &'a [u8],
-    scratch: &'a mut String,
-) -> (Cow<'a, str>, bool) {
+/// Capacity for `len` bytes of text: a quarter more for the tokens the lexer has to join and
+/// the values substitution writes, appended to the same buffer later (a guess; the buffer grows
+/// if a file needs more).
+fn room(len: usize) -> usize {
+    len.saturating_add(len / 4).saturating_add(256)
+}
+
+/// `enc.decode_without_bom_handling(body)` into a fresh buffer with [`room`] to spare.
+fn decode_body(enc: &'static Encoding, body: &[u8]) -> (String, bool) {
     let borrowable = if enc == UTF_8 {
         Encoding::utf8_valid_up_to(body) == body.len()
     } else {
         enc.is_ascii_compatible() && Encoding::ascii_valid_up_to(body) == body.len()
     };
     if let Some(text) = borrowable.then(|| std::str::from_utf8(body).ok()).flatten() {
-        return (Cow::Borrowed(text), false);
+        let mut owned = String::with_capacity(room(text.len()));
+        owned.push_str(text);
+        return (owned, false);
     }
-    let mut decoder = enc.new_decoder_without_bom_handling();
-    let Some(max) = decoder.max_utf8_buffer_length(body.len()) else {
-        return enc.decode_without_bom_handling(body);
+    // Mostly ASCII text: a UTF-16 code unit becomes one byte, a code page byte one byte; the
+    // decoder stops when the buffer is full and is given what it can need for the rest.
+    let expected = if enc == UTF_16LE || enc == UTF_16BE {
+        body.len() / 2
+    } else {
+        body.len()
     };
-    if scratch.len() < max {
-        scratch.extend(std::iter::repeat_n('\0', max - scratch.len()));
-    }
-    let (result, read, written, malformed) = decoder.decode_to_str(body, scratch, true);
-    match scratch.get(..written) {
-        Some(text) if result == encoding_rs::CoderResult::InputEmpty && read == body.len() => {
-            (Cow::Borrowed(text), malformed)
+    let mut text = String::with_capacity(room(expected));
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let mut read = 0;
+    let mut malformed = false;
+    loop {
+        let rest = body.get(read..).unwrap_or_default();
+        let (result, n, replaced) = decoder.decode_to_string(rest, &mut text, true);
+        read += n;
+        malformed |= replaced;
+        if result == encoding_rs::CoderResult::InputEmpty {
+            return (text, malformed);
         }
-        // Cannot happen with the room reserved; decode the plain way if it ever does.
-        _ => enc.decode_without_bom_handling(body),
+        let rest = body.len().saturating_sub(read);
+        match decoder.max_utf8_buffer_length(rest) {
+            // At least a few bytes, so that a decoder holding back a pending character moves on.
+            Some(need) => text.reserve(need.saturating_add(rest / 4).max(16)),
+            None => {
+                let (text, malformed) = enc.decode_without_bom_handling(body);
+                return (text.into_owned(), malformed);
+            }
+        }
     }
 }
 
@@ -124,51 +138,35 @@ fn classify(bytes: &[u8]) -> (TextEncoding, &[u8], bool) {
 
 /// Truncates at the first Ctrl-Z, turns NUL into a blank, and takes lone CR as the line end in a
 /// file that has no LF at all. All three replace ASCII by ASCII, so the text stays valid UTF-8.
-fn normalize(text: Cow<'_, str>) -> (Cow<'_, str>, bool) {
-    let mut text = text;
-    if !has_nul_or_ctrl_z(text.as_bytes()) {
-        let cr_only = !text.contains('\n') && text.contains('\r');
-        if !cr_only {
-            return (text, false);
-        }
+fn normalize(mut text: String) -> (String, bool) {
+    let cr_only = |t: &str| {
+        memchr::memchr(b'\n', t.as_bytes()).is_none()
+            && memchr::memchr(b'\r', t.as_bytes()).is_some()
+    };
+    if !has_nul_or_ctrl_z(text.as_bytes()) && !cr_only(&text) {
+        return (text, false);
     }
-    if let Some(end) = text.find('\x1A') {
+    if let Some(end) = memchr::memchr(0x1A, text.as_bytes()) {
         // inf-behaviour.md H and C37: Ctrl-Z (0x1A) is the end of the file.
-        match &mut text {
-            Cow::Borrowed(s) => *s = &s[..end],
-            Cow::Owned(s) => s.truncate(end),
-        }
+        text.truncate(end);
     }
     if text.contains('\0') {
         // inf-behaviour.md C39–C42: a NUL reads as a blank (trimmed like one at a field's end).
-        text = Cow::Owned(text.replace('\0', " "));
+        text = text.replace('\0', " ");
     }
-    let cr_only = !text.contains('\n') && text.contains('\r');
+    let cr_only = cr_only(&text);
     if cr_only {
         // Windows only ends lines at LF (C30: a stray CR is a blank). A file with no LF at all
         // but CRs is a classic-Mac file; reading it as one line would lose everything, so CR
         // ends the line there (our choice, reported as a diagnostic).
-        text = Cow::Owned(text.replace('\r', "\n"));
+        text = text.replace('\r', "\n");
     }
     (text, cr_only)
 }
 
-/// Whether `bytes` holds a NUL or a Ctrl-Z, eight bytes at a time.
+/// Whether `bytes` holds a NUL or a Ctrl-Z (one vectorised pass).
 fn has_nul_or_ctrl_z(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Classic zero-byte test: a byte of `x` is zero iff its high bit survives here.
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        if has_zero(w) || has_zero(w ^ (ONES * 0x1A)) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b == 0 || b == 0x1A)
+    memchr::memchr2(0, 0x1A, bytes).is_some()
 }
 
 /// The statistics of `RtlIsTextUnicode` (all tests enabled), on at most the first 256 code units,

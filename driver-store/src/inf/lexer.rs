@@ -3,10 +3,12 @@
 //! It is the state machine of Wine's `dlls/setupapi/parser.c` (line start, section name, key,
 //! value, backslash at end of line, quotes, leading blanks, trailing blanks, comment), re-written
 //! over UTF-8 bytes: every character with a meaning is ASCII, so the lexer walks bytes and only
-//! decodes a character to ask whether a non-ASCII one is a blank. Tokens are cut from the text by
-//! byte range and appended to one arena ([`Tokens`]); lines are records of ranges into it, so
-//! lexing allocates nothing per token or per line. `mod.rs` hands the arena on as the text the
-//! file's `Line`s share once the string table is known, with substituted tokens appended.
+//! decodes a character to ask whether a non-ASCII one is a blank. A token is a byte range: of the
+//! text itself when it is one piece of it (almost every token), else of [`Tokens::extra`], where
+//! the pieces of a joined token (a quote inside it, a continuation, a truncation) are copied;
+//! lines are records of ranges. Lexing copies and allocates nothing per token or per line.
+//! `mod.rs` appends the extra text and the substituted values to the text, which becomes the
+//! text the file's `Line`s share, so the ranges hold as they are.
 //!
 //! Plain text is skipped eight bytes at a time ([`plain_run`]), and the blanks after a key or
 //! value, the blanks after `=` and `,`, and a comment after a value are skipped in the key and
@@ -17,10 +19,9 @@
 //! characters), this lexer records what Windows would answer and carries on, so callers still see
 //! the rest of the file.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
-use super::{CaseKey, Diagnostic, OpenError, Section};
+use super::{CaseKey, Diagnostic, NameMap, OpenError, Section, name_map};
 
 /// Longest section name Windows accepts (`MAX_SECTION_NAME_LEN`, inf-behaviour.md A13/A16, H).
 pub const MAX_SECTION_NAME_LEN: usize = 255;
@@ -41,13 +42,17 @@ pub(crate) struct Lexed {
     pub(crate) broken_line: Option<u32>,
 }
 
-/// The raw text of every token of a file, back to back, and the lines as ranges into it. Kept
-/// between parses (per thread) so its buffers are reused, except the arena, which each parse
-/// hands on to its `Line`s.
+/// Where the tokens of a file are, and the lines as ranges of them. Kept between parses (per
+/// thread) so its buffers are reused.
+///
+/// A token's range is in one space: below the lexed text's length it is a range of the text,
+/// from there on a range of `extra` (shifted by the text's length), which is what the ranges
+/// mean once `extra` is appended to the text. [`Tokens::view`] resolves them before that.
 #[derive(Default)]
 pub(crate) struct Tokens {
-    /// Token text (raw: before substitution, quotes already removed).
-    pub(crate) arena: String,
+    /// Text of the tokens that are not one piece of the lexed text (raw: before substitution,
+    /// quotes already removed).
+    pub(crate) extra: String,
     /// Every field of every line, in order: byte ranges into `arena`.
     pub(crate) fields: Vec<Range<usize>>,
     /// Logical lines in file order.
@@ -66,11 +71,35 @@ pub(crate) struct RawLine {
     pub(crate) line: u32,
 }
 
-impl Tokens {
+/// The tokens' text: the lexed text followed by [`Tokens::extra`].
+#[derive(Clone, Copy)]
+pub(crate) struct TokenText<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) extra: &'a str,
+}
+
+impl<'a> TokenText<'a> {
     /// The text of a token.
     #[inline]
-    pub(crate) fn text(&self, range: Range<usize>) -> &str {
-        self.arena.get(range).unwrap_or_default()
+    pub(crate) fn get(&self, range: Range<usize>) -> &'a str {
+        let base = self.text.len();
+        if range.start < base {
+            self.text.get(range).unwrap_or_default()
+        } else {
+            self.extra
+                .get(range.start - base..range.end.saturating_sub(base))
+                .unwrap_or_default()
+        }
+    }
+}
+
+impl Tokens {
+    /// The tokens' text, `text` being what was lexed.
+    pub(crate) fn view<'a>(&'a self, text: &'a str) -> TokenText<'a> {
+        TokenText {
+            text,
+            extra: &self.extra,
+        }
     }
 
     /// The raw fields of a line.
@@ -80,7 +109,7 @@ impl Tokens {
     }
 
     fn clear(&mut self) {
-        self.arena.clear();
+        self.extra.clear();
         self.fields.clear();
         self.lines.clear();
     }
@@ -108,7 +137,9 @@ struct Lexer<'t> {
     /// Start of the part of the current token not yet pushed.
     start: usize,
     out: &'t mut Tokens,
-    /// Where the current token starts in `out.arena`.
+    /// The current token while it is one piece of the text.
+    direct: Option<Range<usize>>,
+    /// Where the current token starts in `out.extra` (when it is not `direct`).
     token_start: usize,
     /// Length of the current token in UTF-16 code units, counted only once the token is long
     /// enough to be near [`MAX_FIELD_LEN`] (its byte length bounds it until then).
@@ -124,7 +155,7 @@ struct Lexer<'t> {
     /// The line being built, if it has a field yet: its key and where its fields start.
     line: Option<(Option<Range<usize>>, usize)>,
     sections: Vec<Section>,
-    index: HashMap<CaseKey<'static>, usize>,
+    index: NameMap<CaseKey<'static>, usize>,
     diagnostics: Vec<Diagnostic>,
     open_error: Option<OpenError>,
     broken_line: Option<u32>,
@@ -133,8 +164,6 @@ struct Lexer<'t> {
 /// Lexes `text` into `out` (cleared first) and returns the sections and what was noticed.
 pub(crate) fn lex(text: &str, out: &mut Tokens) -> Lexed {
     out.clear();
-    // Tokens are pieces of the text, so the arena never outgrows it.
-    out.arena.reserve(text.len());
     let mut lx = Lexer {
         text,
         bytes: text.as_bytes(),
@@ -143,6 +172,7 @@ pub(crate) fn lex(text: &str, out: &mut Tokens) -> Lexed {
         depth: 0,
         start: 0,
         out,
+        direct: None,
         token_start: 0,
         token_units: None,
         token_truncated: false,
@@ -152,7 +182,7 @@ pub(crate) fn lex(text: &str, out: &mut Tokens) -> Lexed {
         cur_section: None,
         line: None,
         sections: Vec::new(),
-        index: HashMap::new(),
+        index: name_map(),
         diagnostics: Vec::new(),
         open_error: None,
         broken_line: None,
@@ -291,9 +321,7 @@ impl Lexer<'_> {
                 .get(p + 1)
                 .is_some_and(|&c| c != b'\\' && c != b'\n' && c != b';')
             && space_len(self.text, p + 1) == 0
-            && self.out.arena.len().saturating_sub(self.token_start)
-                + (p + 1).saturating_sub(self.start)
-                <= MAX_FIELD_LEN
+            && self.token_len() + (p + 1).saturating_sub(self.start) <= MAX_FIELD_LEN
     }
 
     /// The end of the blanks at `p` when they sit inside a key or a value: spaces and tabs
@@ -311,9 +339,7 @@ impl Lexer<'_> {
             && self.bytes.get(q).is_some_and(|&c| PLAIN[usize::from(c)])
             && self.depth < self.stack.len()
             && self.token_units.is_none()
-            && self.out.arena.len().saturating_sub(self.token_start)
-                + (q + 1).saturating_sub(self.start)
-                <= MAX_FIELD_LEN;
+            && self.token_len() + (q + 1).saturating_sub(self.start) <= MAX_FIELD_LEN;
         inside.then_some(q)
     }
 
@@ -337,14 +363,16 @@ impl Lexer<'_> {
     /// text.
     #[inline(always)]
     fn comment_end(&self, p: usize) -> usize {
-        // `p` follows an ASCII `;` or `]`, so it is a char boundary and `find` (a memchr)
-        // applies; the byte loop is only a safety net.
-        match self.text.get(p..) {
-            Some(rest) => p + rest.find('\n').unwrap_or(rest.len()),
-            None => {
-                let rest = self.bytes.get(p..).unwrap_or_default();
-                p + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
-            }
+        let rest = self.bytes.get(p..).unwrap_or_default();
+        p + memchr::memchr(b'\n', rest).unwrap_or(rest.len())
+    }
+
+    /// Bytes in the current token so far.
+    #[inline(always)]
+    fn token_len(&self) -> usize {
+        match &self.direct {
+            Some(d) => d.len(),
+            None => self.out.extra.len().saturating_sub(self.token_start),
         }
     }
 
@@ -366,23 +394,47 @@ impl Lexer<'_> {
 
     /// Appends the text from the token start up to `pos` to the current token (capped at
     /// [`MAX_FIELD_LEN`]) and moves the token start to `pos`.
+    #[inline]
     fn push_token(&mut self, pos: usize) {
-        let piece = self.text.get(self.start..pos).unwrap_or_default();
+        let start = self.start;
         self.start = pos;
+        let text = self.text;
+        let piece = text.get(start..pos).unwrap_or_default();
         if piece.is_empty() {
             return;
         }
-        let token_bytes = self.out.arena.len().saturating_sub(self.token_start);
+        if self.direct.is_none()
+            && self.token_units.is_none()
+            && self.out.extra.len() == self.token_start
+            && piece.len() <= MAX_FIELD_LEN
+        {
+            // The token's first piece: it stays where it is in the text (bytes are an upper
+            // bound of UTF-16 units, so nothing can be cut).
+            self.direct = Some(start..pos);
+            return;
+        }
+        self.join_piece(piece);
+    }
+
+    /// Appends `piece` to the current token in `extra` (copying the token there first if it
+    /// was still a piece of the text), capped at [`MAX_FIELD_LEN`].
+    #[cold]
+    fn join_piece(&mut self, piece: &str) {
+        if let Some(d) = self.direct.take() {
+            let text = self.text;
+            self.out.extra.push_str(text.get(d).unwrap_or_default());
+        }
+        let token_bytes = self.out.extra.len().saturating_sub(self.token_start);
         if self.token_units.is_none() && token_bytes + piece.len() <= MAX_FIELD_LEN {
-            // Fast path: bytes are an upper bound of UTF-16 units, so nothing can be cut.
-            self.out.arena.push_str(piece);
+            // Bytes are an upper bound of UTF-16 units, so nothing can be cut.
+            self.out.extra.push_str(piece);
             return;
         }
         let mut units = match self.token_units {
             Some(u) => u,
             None => self
                 .out
-                .arena
+                .extra
                 .get(self.token_start..)
                 .unwrap_or_default()
                 .encode_utf16()
@@ -394,7 +446,7 @@ impl Lexer<'_> {
                 self.token_truncated = true;
                 break;
             }
-            self.out.arena.push(c);
+            self.out.extra.push(c);
             units += n;
         }
         self.token_units = Some(units);
@@ -412,8 +464,12 @@ impl Lexer<'_> {
         }
         self.token_units = None;
         self.token_truncated = false;
-        let range = self.token_start..self.out.arena.len();
-        self.token_start = self.out.arena.len();
+        let base = self.text.len();
+        let range = match self.direct.take() {
+            Some(d) => d,
+            None => base + self.token_start..base + self.out.extra.len(),
+        };
+        self.token_start = self.out.extra.len();
         range
     }
 
@@ -495,6 +551,10 @@ impl Lexer<'_> {
                     self.close_line();
                     p += 1;
                 }
+                b';' if self.depth < self.stack.len() => {
+                    // COMMENT would skip to the line end and return here.
+                    p = self.comment_end(p + 1);
+                }
                 b';' => {
                     self.push_state(State::LineStart);
                     self.state = State::Comment;
@@ -560,15 +620,20 @@ impl Lexer<'_> {
     }
 
     /// Opens the section named by the current token (as `trim` leaves it), without the field
-    /// truncation diagnostic (section names have their own limit); the token leaves the arena.
+    /// truncation diagnostic (section names have their own limit); the token is dropped.
     fn section_from_token(&mut self, trim: impl Fn(&str) -> &str) {
         self.token_units = None;
         self.token_truncated = false;
-        let arena = std::mem::take(&mut self.out.arena);
-        let name = trim(arena.get(self.token_start..).unwrap_or_default());
+        if let Some(d) = self.direct.take() {
+            let text = self.text;
+            self.add_section(trim(text.get(d).unwrap_or_default()));
+            return;
+        }
+        let extra = std::mem::take(&mut self.out.extra);
+        let name = trim(extra.get(self.token_start..).unwrap_or_default());
         self.add_section(name);
-        self.out.arena = arena;
-        self.out.arena.truncate(self.token_start);
+        self.out.extra = extra;
+        self.out.extra.truncate(self.token_start);
     }
 
     fn key_name_state(&mut self, pos: usize) -> Option<usize> {
@@ -780,10 +845,8 @@ impl Lexer<'_> {
     fn quotes_state(&mut self, pos: usize) -> Option<usize> {
         let mut p = pos;
         while !self.is_eol(p) {
-            let skip = self.bytes[p..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\n')
-                .unwrap_or(self.bytes.len() - p);
+            let rest = self.bytes.get(p..).unwrap_or_default();
+            let skip = memchr::memchr2(b'"', b'\n', rest).unwrap_or(rest.len());
             p += skip;
             if self.is_eol(p) {
                 break;

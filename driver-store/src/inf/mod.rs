@@ -180,7 +180,7 @@ pub fn parse(bytes: &[u8]) -> Inf {
 /// Parses an INF file. Never fails and never panics.
 pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
     let mut scratch = SCRATCH.try_with(|s| s.take()).unwrap_or_default();
-    let decoded = decode::decode(bytes, opts.ansi, &mut scratch.decoded);
+    let decoded = decode::decode(bytes, opts.ansi);
     let mut diagnostics = Vec::new();
     if decoded.odd_utf16 {
         diagnostics.push(Diagnostic {
@@ -216,7 +216,6 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
     }
     let lexed = lexer::lex(&decoded.text, &mut scratch.tokens);
     let encoding = decoded.encoding;
-    drop(decoded);
     diagnostics.extend(lexed.diagnostics);
     let mut sections = lexed.sections;
     let open_error = lexed.open_error;
@@ -244,9 +243,8 @@ pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Inf {
         None => None,
     };
 
-    build_lines(&mut sections, &mut scratch.tokens, opts);
-    if scratch.decoded.len() <= SCRATCH_KEEP_BYTES
-        && scratch.tokens.arena.capacity() <= SCRATCH_KEEP_BYTES
+    build_lines(&mut sections, decoded.text, &scratch.tokens, opts);
+    if scratch.tokens.extra.capacity() <= SCRATCH_KEEP_BYTES
         && scratch.tokens.fields.capacity() <= SCRATCH_KEEP_ITEMS
         && scratch.tokens.lines.capacity() <= SCRATCH_KEEP_ITEMS
     {
@@ -281,11 +279,9 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
-/// The decoded text and the lexer's tokens of the last parse, kept for their buffers.
+/// The lexer's tokens of the last parse, kept for their buffers.
 #[derive(Default)]
 struct Scratch {
-    /// Text converted from UTF-16 or a non-ASCII code page (the first bytes are the last text).
-    decoded: String,
     tokens: lexer::Tokens,
 }
 
@@ -294,9 +290,15 @@ const SCRATCH_KEEP_BYTES: usize = 16 << 20;
 const SCRATCH_KEEP_ITEMS: usize = 1 << 20;
 
 /// Fills the sections' lines from the lexed tokens: one pass of substitution over each key and
-/// field (inf-behaviour.md C44–C61). The token arena becomes the lines' shared text as it is;
-/// a token with a `%` gets its substituted text appended to it instead.
-fn build_lines(sections: &mut [Section], tokens: &mut lexer::Tokens, opts: &ParseOptions) {
+/// field (inf-behaviour.md C44–C61). The lexed `text`, with the tokens' extra text appended,
+/// becomes the lines' shared text as it is; a token with a `%` gets its substituted text
+/// appended to it instead.
+fn build_lines(
+    sections: &mut [Section],
+    mut text: String,
+    tokens: &lexer::Tokens,
+    opts: &ParseOptions,
+) {
     let mut counts = vec![0usize; sections.len()];
     for line in &tokens.lines {
         if let Some(c) = counts.get_mut(line.section) {
@@ -312,17 +314,20 @@ fn build_lines(sections: &mut [Section], tokens: &mut lexer::Tokens, opts: &Pars
     let mut substituted = String::new();
     let mut moved = Vec::new();
     {
-        let table = strings::StringTable::new(sections, tokens, opts);
-        let mut percents = Percents::new(&tokens.arena);
+        let view = tokens.view(&text);
+        let table = strings::StringTable::new(sections, tokens, view, opts);
+        let base = text.len();
+        let mut in_text = Percents::new(&text);
+        let mut in_extra = Percents::new(&tokens.extra);
         let mut span = |range: &std::ops::Range<usize>| {
             let start = substituted.len();
-            if percents.any_in(range)
-                && strings::substitute_into(
-                    tokens.text(range.clone()),
-                    &table,
-                    opts,
-                    &mut substituted,
-                )
+            let percent = if range.start < base {
+                in_text.any_in(range)
+            } else {
+                in_extra.any_in(&(range.start - base..range.end.saturating_sub(base)))
+            };
+            if percent
+                && strings::substitute_into(view.get(range.clone()), &table, opts, &mut substituted)
             {
                 moved.push(spans.len());
                 spans.push(Span {
@@ -348,7 +353,8 @@ fn build_lines(sections: &mut [Section], tokens: &mut lexer::Tokens, opts: &Pars
             }
         }
     }
-    let mut text = std::mem::take(&mut tokens.arena);
+    text.reserve_exact(tokens.extra.len() + substituted.len());
+    text.push_str(&tokens.extra);
     let base = text.len();
     text.push_str(&substituted);
     for i in moved {
@@ -375,8 +381,8 @@ fn build_lines(sections: &mut [Section], tokens: &mut lexer::Tokens, opts: &Pars
     }
 }
 
-/// Answers "does this token hold a `%`" for tokens asked about in arena order, with one
-/// `memchr` pass over the whole arena instead of a scan per token.
+/// Answers "does this token hold a `%`" for tokens of one buffer asked about in order, with one
+/// `memchr` pass over the whole buffer instead of a scan per token.
 struct Percents<'t> {
     arena: &'t str,
     /// The first `%` at or after `searched`, or the arena's length.
@@ -388,7 +394,7 @@ impl<'t> Percents<'t> {
     fn new(arena: &'t str) -> Self {
         Percents {
             arena,
-            next: arena.find('%').unwrap_or(arena.len()),
+            next: memchr::memchr(b'%', arena.as_bytes()).unwrap_or(arena.len()),
             searched: 0,
         }
     }
@@ -400,8 +406,8 @@ impl<'t> Percents<'t> {
             return text.contains('%');
         }
         if self.next < range.start {
-            let rest = self.arena.get(range.start..).unwrap_or_default();
-            self.next = range.start + rest.find('%').unwrap_or(rest.len());
+            let rest = self.arena.as_bytes().get(range.start..).unwrap_or_default();
+            self.next = range.start + memchr::memchr(b'%', rest).unwrap_or(rest.len());
             self.searched = range.start;
         }
         self.next < range.end
@@ -772,15 +778,88 @@ impl PartialEq for CaseKey<'_> {
 impl Eq for CaseKey<'_> {}
 
 impl std::hash::Hash for CaseKey<'_> {
+    /// The bytes with ASCII capitals lowered, eight at a time (equal keys are equal after
+    /// that, so their hashes are), in one `write` per 64 bytes.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         let mut buf = [0u8; 64];
         for chunk in self.0.as_bytes().chunks(buf.len()) {
             let lower = &mut buf[..chunk.len()];
-            lower.copy_from_slice(chunk);
-            lower.make_ascii_lowercase();
+            let mut words = chunk.chunks_exact(8);
+            let mut i = 0;
+            for word in &mut words {
+                let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+                if let Some(out) = lower.get_mut(i..i + 8) {
+                    out.copy_from_slice(&ascii_lower(w).to_le_bytes());
+                }
+                i += 8;
+            }
+            if let Some(out) = lower.get_mut(i..) {
+                out.copy_from_slice(words.remainder());
+                out.make_ascii_lowercase();
+            }
             state.write(lower);
         }
         state.write_u8(0xFF);
+    }
+}
+
+/// `w`'s eight bytes with ASCII capitals made small (other bytes, non-ASCII ones included,
+/// unchanged), without a branch.
+#[inline(always)]
+fn ascii_lower(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte, on the low seven bits (no carry crosses bytes): the high bit of `ge_a` is set
+    // when the byte is >= 'A', that of `gt_z` when it is > 'Z'.
+    let low = w & !HIGH;
+    let ge_a = low + ONES * u64::from(0x80 - b'A');
+    let gt_z = low + ONES * u64::from(0x80 - b'Z' - 1);
+    let upper = (ge_a ^ gt_z) & !w & HIGH;
+    w | (upper >> 2)
+}
+
+/// The hash of the per-file tables keyed by names from the file (the lexer's section index, the
+/// string table): foldhash, keyed per table.
+///
+/// These names are untrusted (a hostile INF may hold a million sections), so the hash must be
+/// keyed: with a key the file's author cannot know, they cannot pick names that collide, and a
+/// file is written before it is parsed, so there is no oracle to learn the key from. SipHash
+/// (std's default) paid ~7 % of the parse for a stronger guarantee (collision resistance against
+/// an attacker who sees hash-dependent timings) that a one-shot, per-file table does not need.
+/// The shared part of the key comes once per process from the operating system's random source
+/// (through std's `RandomState`), not from foldhash's address-space fallback; the per-table part
+/// from std's per-thread counter, so two tables never share a key.
+pub(crate) type NameMap<K, V> =
+    std::collections::HashMap<K, V, foldhash::fast::SeedableRandomState>;
+
+/// An empty [`NameMap`] with a fresh key.
+pub(crate) fn name_map<K, V>() -> NameMap<K, V> {
+    use std::hash::BuildHasher;
+    static SHARED: std::sync::OnceLock<foldhash::SharedSeed> = std::sync::OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
+        foldhash::SharedSeed::from_u64(std::hash::RandomState::new().hash_one(0x1F_u64))
+    });
+    let per_table = std::hash::RandomState::new().hash_one(0x2F_u64);
+    NameMap::with_hasher(foldhash::fast::SeedableRandomState::with_seed(
+        per_table, shared,
+    ))
+}
+
+#[cfg(test)]
+#[test]
+fn ascii_lower_lowers_ascii_capitals_only() {
+    for b in 0..=255u8 {
+        for at in 0..8 {
+            let mut bytes = [b'a'; 8];
+            bytes[at] = b;
+            let mut want = bytes;
+            want.make_ascii_lowercase();
+            assert_eq!(
+                ascii_lower(u64::from_le_bytes(bytes)).to_le_bytes(),
+                want,
+                "{b:#x} at {at}"
+            );
+        }
     }
 }
 

@@ -1,10 +1,8 @@
 //! `%strkey%` substitution: the string table (`[Strings]` and its localized variants) and the
 //! directory IDs that a numeric token names.
 
-use std::collections::HashMap;
-
-use super::lexer::Tokens;
-use super::{CaseKey, ParseOptions, Section, eq_folded};
+use super::lexer::{TokenText, Tokens};
+use super::{CaseKey, NameMap, ParseOptions, Section, eq_folded, name_map};
 
 /// Longest substituted string, in UTF-16 code units. Windows 10 1709 and later cap at
 /// `MAX_INF_STRING_LENGTH` (4096); older Windows and Wine at 4097 (inf-behaviour.md C55).
@@ -17,13 +15,18 @@ pub const MAX_STRING_LEN: usize = 4096;
 /// The sections are merged into one map in that order (first definition wins), so a lookup
 /// hashes its key once.
 pub(crate) struct StringTable<'t> {
-    map: HashMap<CaseKey<'t>, &'t str>,
+    map: NameMap<CaseKey<'t>, &'t str>,
 }
 
 impl<'t> StringTable<'t> {
     /// The table of the lexed file: `sections` as the lexer returned them, their lines in
-    /// `tokens` (raw, unsubstituted).
-    pub(crate) fn new(sections: &[Section], tokens: &'t Tokens, opts: &ParseOptions) -> Self {
+    /// `tokens` (raw, unsubstituted), their text in `text`.
+    pub(crate) fn new(
+        sections: &[Section],
+        tokens: &'t Tokens,
+        text: TokenText<'t>,
+        opts: &ParseOptions,
+    ) -> Self {
         let mut names = Vec::with_capacity(3);
         if let Some(lang) = opts.language {
             names.push(format!("strings.{lang:04x}"));
@@ -33,12 +36,12 @@ impl<'t> StringTable<'t> {
             }
         }
         names.push("strings".to_owned());
-        let mut map = HashMap::new();
+        let mut map = name_map();
         for i in names
             .iter()
             .filter_map(|n| sections.iter().position(|s| eq_folded(&s.name, n)))
         {
-            add_table(i, tokens, &mut map);
+            add_table(i, tokens, text, &mut map);
         }
         StringTable { map }
     }
@@ -54,7 +57,12 @@ impl<'t> StringTable<'t> {
 /// Adds the raw (unsubstituted) values of one strings section (index `section`) by
 /// case-insensitive key to `map`, keeping the keys it already has. A line without `=` and with
 /// a single field is its own key and value (Wine's `close_current_line`).
-fn add_table<'t>(section: usize, tokens: &'t Tokens, map: &mut HashMap<CaseKey<'t>, &'t str>) {
+fn add_table<'t>(
+    section: usize,
+    tokens: &'t Tokens,
+    text: TokenText<'t>,
+    map: &mut NameMap<CaseKey<'t>, &'t str>,
+) {
     for line in tokens.lines.iter().filter(|l| l.section == section) {
         let fields = tokens.fields_of(line);
         let key = match (&line.key, fields) {
@@ -65,8 +73,8 @@ fn add_table<'t>(section: usize, tokens: &'t Tokens, map: &mut HashMap<CaseKey<'
         let Some(value) = fields.first() else {
             continue;
         };
-        map.entry(CaseKey::new(tokens.text(key.clone())))
-            .or_insert_with(|| tokens.text(value.clone()));
+        map.entry(CaseKey::new(text.get(key.clone())))
+            .or_insert_with(|| text.get(value.clone()));
     }
 }
 
