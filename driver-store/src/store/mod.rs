@@ -6,9 +6,11 @@
 //! STORE/
 //!   store.lock                 exclusive lock held by a writer (`infuse store add`)
 //!   objects/ab/cdef…           every payload file once, named by its sha256
-//!   packages/<id>.json         one manifest per package: files → hashes, diagnostics, and the
-//!                              source fingerprint (stat stamps) that makes re-adds free
-//!   packages/<id>.nodes        its driver nodes (JSON), read only to rebuild the index
+//!   packs/<seq>.pack           one per `add` that changed something (see [`pack`]): per package
+//!                              its manifest (files → hashes, diagnostics, and the source
+//!                              fingerprint (stat stamps) that makes re-adds free) and its
+//!                              driver nodes (JSON, read only to rebuild the index); a later
+//!                              pack's package replaces an earlier one's
 //!   index.bin                  ID → driver nodes (see [`index`]), rebuilt from the manifests
 //!   tmp/                       staging for atomic writes (temp + rename, durability barriers)
 //! ```
@@ -44,6 +46,7 @@
 
 mod cab;
 pub mod index;
+pub mod pack;
 pub mod package;
 pub mod repo;
 
@@ -52,5 +55,8 @@ pub use index::{
     DriverNode, INDEX_FILE, Index, IndexError, ManufacturerLine, MatchKind, ModelsSection,
     NodeEntry, PackageEntry, PackageInfo, SCHEMA_VERSION, normalize_id,
 };
+pub use pack::PackError;
 pub use package::{DirCache, FileRole, Package, PackageFile, manufacturer_lines};
-pub use repo::{AddEvent, AddReport, Manifest, Stamp, Store, StoreError, StoredFile, VerifyReport};
+pub use repo::{
+    AddEvent, AddReport, Manifest, STORE_SCHEMA, Stamp, Store, StoreError, StoredFile, VerifyReport,
+};

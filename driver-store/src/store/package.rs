@@ -295,22 +295,32 @@ mod tests {
         assert_eq!(fresh.manufacturer_lines(0).expect("lines"), expected());
         drop(fresh);
 
-        // What an older infuse left: manifests without lines, an index of schema 1.
-        for e in std::fs::read_dir(root.join("packages"))
-            .expect("ls")
-            .flatten()
-        {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "json") {
-                let mut m: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("json");
-                m.as_object_mut()
-                    .expect("object")
-                    .remove("manufacturer_lines")
-                    .expect("lines recorded");
-                std::fs::write(&p, serde_json::to_vec(&m).expect("json")).expect("write");
-            }
+        // What an older infuse left: a store of schema 1 (packages/<id>.json and .nodes)
+        // whose manifests have no lines, an index of schema 1.
+        let packages: Vec<_> = store
+            .list()
+            .expect("list")
+            .into_iter()
+            .map(|m| {
+                let nodes = store.nodes(&m.info.id).expect("nodes");
+                (m, nodes)
+            })
+            .collect();
+        let old = root.join("packages");
+        std::fs::create_dir(&old).expect("mkdir packages/");
+        for (m, nodes) in packages {
+            let mut json = serde_json::to_value(&m).expect("json");
+            json.as_object_mut()
+                .expect("object")
+                .remove("manufacturer_lines")
+                .expect("lines recorded");
+            let write = |ext: &str, bytes: Vec<u8>| {
+                std::fs::write(old.join(format!("{}.{ext}", m.info.id)), bytes).expect("write")
+            };
+            write("json", serde_json::to_vec(&json).expect("json"));
+            write("nodes", serde_json::to_vec(&nodes).expect("json"));
         }
+        std::fs::remove_dir_all(root.join("packs")).expect("rm packs/");
         let index = root.join(INDEX_FILE);
         let mut bytes = std::fs::read(&index).expect("read index");
         bytes[8..12].copy_from_slice(&1u32.to_le_bytes());

@@ -1,11 +1,17 @@
 //! The store directory: adding sources (folders, `.inf`, `.cab`), content-addressed objects,
-//! per-package manifests, the atomic index rebuild, listing, showing and verifying.
+//! per-package manifests and node lists in one pack file per add ([`super::pack`]), the atomic
+//! index rebuild, listing, showing and verifying.
 //!
-//! Crash safety: every file is written to `tmp/` and renamed into place, objects before the
-//! manifest that names them and manifests before the index built from them, with a durability
-//! barrier (`syncfs` on Linux, fsync per file elsewhere) between each step. A kill at any
-//! point leaves the previous index (which only names objects that exist) or the new one; the next
-//! `add` notices a stale index (its recorded state differs from the manifests) and rebuilds it.
+//! Crash safety: every file is written to `tmp/` and renamed into place, objects and the pack
+//! that names them made durable before the pack is renamed into `packs/`, and the pack's name
+//! durable before the index built from it is published, with a durability barrier (`syncfs` on
+//! Linux, fsync per file elsewhere) between each step. A kill at any point leaves the previous
+//! index (which only names objects that exist) or the new one; the next `add` notices a stale
+//! index (its recorded state differs from the manifests) and rebuilds it.
+//!
+//! Store schema 2 (this one): `packs/`. Schema 1 had `packages/<id>.json` and
+//! `packages/<id>.nodes` per package; `add` converts such a store (same manifests, one pack),
+//! the read-only commands refuse it with a hint to run `add`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
@@ -18,10 +24,17 @@ use super::cab::{self, CabError};
 use super::index::{
     self, INDEX_FILE, Index, IndexError, ManufacturerLine, NodeEntry, PackageEntry, PackageInfo,
 };
+use super::pack::{self, OpenPackError, Pack, PackError, PackWriter};
 use super::package::{DirCache, FileRole, Package, manufacturer_lines, parse_options};
 
 const MANIFEST_SCHEMA: u32 = 1;
 const LOCK_FILE: &str = "store.lock";
+/// The store layout: 1 = a manifest and a node list file per package (`packages/`), 2 = packs
+/// (`packs/`).
+pub const STORE_SCHEMA: u32 = 2;
+const PACKS: &str = "packs";
+/// Where schema 1 kept its manifests and node lists.
+const OLD_PACKAGES: &str = "packages";
 
 /// Errors from store operations.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +46,15 @@ pub enum StoreError {
     )]
     Locked { path: PathBuf },
     #[error(
-        "{path}: not an infuse store (no packages/ folder)\nhint: create one with `infuse store add {path} SOURCE...`"
+        "{path}: not an infuse store (no packs/ folder)\nhint: create one with `infuse store add {path} SOURCE...`"
     )]
     NotAStore { path: PathBuf },
+    #[error(
+        "{path}: store written by an older infuse (store schema 1: a manifest and a node list file per package under packages/; this infuse reads schema 2, packs/)\nhint: run `infuse store add {path}` once to convert it"
+    )]
+    OldSchema { path: PathBuf },
+    #[error(transparent)]
+    Pack(#[from] PackError),
     #[error("{path}: {source}")]
     Json {
         path: PathBuf,
@@ -75,8 +94,8 @@ pub struct Manifest {
     pub diagnostics: Vec<String>,
     /// Stat stamps of what the package was read from: all equal → the source is unchanged.
     pub stamps: Vec<Stamp>,
-    /// The driver nodes live in `packages/<id>.nodes` (read only to rebuild the index or show
-    /// the package); their count and hash are here.
+    /// The driver nodes live next to the manifest in its pack (read only to rebuild the index
+    /// or show the package); their count and hash are here.
     pub node_count: usize,
     pub nodes_sha256: String,
     /// The `[Manufacturer]` lines, copied into the index for ranking. Manifests written before
@@ -94,18 +113,33 @@ struct Work {
     cab: Option<Stamp>,
 }
 
-enum Loaded {
-    Unchanged,
-    Package(Box<Package>, Vec<Option<(String, u64)>>),
+/// A package whose objects are written: its manifest, its node list (serialized for the pack,
+/// and as it is for the index), and what storing it counted.
+struct Stored {
+    manifest: Manifest,
+    nodes_json: Vec<u8>,
+    nodes: Vec<NodeEntry>,
+    report: AddReport,
 }
 
-/// Packages per write chunk (bounds memory; one durability barrier per chunk).
+enum Loaded {
+    Unchanged,
+    /// The package's files are in `objects/` (not yet durable); its manifest and serialized
+    /// node list, and what storing it counted.
+    Stored(Box<Stored>),
+}
+
+/// Packages per chunk (bounds memory: a chunk's node lists are held until they go into the pack).
 const CHUNK: usize = 64;
 
-/// Reads, parses and hashes `work` on `threads` threads; results in `work` order.
+/// Reads, parses, hashes and stores the objects of `work` on `threads` threads; results in
+/// `work` order. Creating the object files mostly waits on the file system, so doing it in the
+/// loaders overlaps it with the parsing of other packages.
 fn load_parallel(
+    store: &Store,
     work: &[Work],
     manifests: &BTreeMap<String, (Manifest, [u8; 32])>,
+    claimed: &std::sync::Mutex<HashSet<String>>,
     threads: usize,
 ) -> Vec<Result<Loaded, StoreError>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -119,7 +153,7 @@ fn load_parallel(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(w) = work.get(i) else { break };
-                    let r = load_one(w, manifests, &mut cache);
+                    let r = load_one(store, w, manifests, claimed, &mut cache);
                     if let Ok(mut all) = results.lock() {
                         all[i] = Some(r);
                     }
@@ -140,8 +174,10 @@ fn load_parallel(
 }
 
 fn load_one(
+    store: &Store,
     w: &Work,
     manifests: &BTreeMap<String, (Manifest, [u8; 32])>,
+    claimed: &std::sync::Mutex<HashSet<String>>,
     cache: &mut DirCache,
 ) -> Result<Loaded, StoreError> {
     let inf_name = w
@@ -169,7 +205,15 @@ fn load_one(
             None => None,
         });
     }
-    Ok(Loaded::Package(Box::new(pkg), hashes))
+    let mut report = AddReport::default();
+    let (manifest, nodes_json, nodes) =
+        store.store_objects(w, pkg, hashes, claimed, &mut report)?;
+    Ok(Loaded::Stored(Box::new(Stored {
+        manifest,
+        nodes_json,
+        nodes,
+        report,
+    })))
 }
 
 /// A package file and the object holding its bytes.
@@ -241,9 +285,14 @@ struct Lock {
 }
 
 impl Store {
-    /// Opens an existing store.
+    /// Opens an existing store (refusing one of an older schema: [`StoreError::OldSchema`]).
     pub fn open(root: &Path) -> Result<Store, StoreError> {
-        if !root.join("packages").is_dir() {
+        if root.join(OLD_PACKAGES).is_dir() {
+            return Err(StoreError::OldSchema {
+                path: root.to_path_buf(),
+            });
+        }
+        if !root.join(PACKS).is_dir() {
             return Err(StoreError::NotAStore {
                 path: root.to_path_buf(),
             });
@@ -253,9 +302,10 @@ impl Store {
         })
     }
 
-    /// Opens a store, creating its folders if needed.
+    /// Opens a store, creating its folders if needed. A store of the older schema is converted
+    /// by the next [`Store::add`].
     pub fn create(root: &Path) -> Result<Store, StoreError> {
-        for d in ["packages", "objects", "tmp"] {
+        for d in [PACKS, "objects", "tmp"] {
             fs_err::create_dir_all(root.join(d))?;
         }
         // The 256 fan-out folders of objects/, made once so writes need no mkdir.
@@ -320,7 +370,12 @@ impl Store {
                 };
             }
         }
-        let mut manifests = self.read_manifests()?;
+        if self.root.join(OLD_PACKAGES).is_dir() {
+            self.convert_schema_1()?;
+        }
+        let catalog = self.catalog()?;
+        let mut manifests = catalog.manifests();
+        let next_seq = catalog.packs.last().map_or(1, |p| p.seq + 1);
         let mut items = Vec::new();
         for s in sources {
             discover(s, &mut items)?;
@@ -382,34 +437,56 @@ impl Store {
                 }
             }
         }
+        // At least four loaders even on two cores: they also create the object files, which
+        // mostly waits on the file system while the others parse.
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
-            .min(8);
+            .clamp(4, 8);
+        // The manifests and node lists of this add, in one pack (opened at the first package).
+        let mut writer: Option<PackWriter> = None;
+        // Objects this add has stored or found, so that a payload shared by packages loaded at
+        // the same time is written once.
+        let claimed = std::sync::Mutex::new(HashSet::new());
+        // The node lists this add wrote into its pack, kept for the index (not parsed back).
+        let mut fresh: std::collections::HashMap<String, Vec<NodeEntry>> =
+            std::collections::HashMap::new();
         for chunk in work.chunks(CHUNK) {
-            let loaded = load_parallel(chunk, &manifests, threads);
+            let loaded = load_parallel(self, chunk, &manifests, &claimed, threads);
             let mut pending = Vec::new();
             for (w, result) in chunk.iter().zip(loaded) {
                 match result? {
                     Loaded::Unchanged => report.unchanged += 1,
-                    Loaded::Package(pkg, hashes) => {
-                        pending.push(self.store_objects(w, *pkg, hashes, &mut report)?);
+                    Loaded::Stored(stored) => {
+                        let Stored {
+                            manifest,
+                            nodes_json,
+                            nodes,
+                            report: counted,
+                        } = *stored;
+                        report.files_stored += counted.files_stored;
+                        report.bytes_stored += counted.bytes_stored;
+                        report.files_deduplicated += counted.files_deduplicated;
+                        report.bytes_saved += counted.bytes_saved;
+                        report.incomplete.extend(counted.incomplete);
+                        report.unstamped.extend(counted.unstamped);
+                        report.diagnostics.extend(counted.diagnostics);
+                        fresh.insert(manifest.info.id.clone(), nodes);
+                        pending.push((manifest, nodes_json));
                     }
                 }
                 progress(AddEvent::Done(w.display.clone()));
             }
-            if pending.is_empty() {
-                continue;
-            }
-            // Objects are durable before any manifest names them.
-            self.barrier()?;
             for (manifest, nodes) in pending {
                 let id = manifest.info.id.clone();
                 let bytes = serde_json::to_vec(&manifest).map_err(|source| StoreError::Json {
-                    path: self.manifest_path(&id),
+                    path: self.root.join(PACKS).join(&id),
                     source,
                 })?;
-                self.write_file(&self.nodes_path(&id), &nodes)?;
-                self.write_file(&self.manifest_path(&id), &bytes)?;
+                let w = match &mut writer {
+                    Some(w) => w,
+                    None => writer.insert(PackWriter::new(self.temp()?)?),
+                };
+                w.push(&bytes, &nodes)?;
                 let digest: [u8; 32] = Sha256::digest(&bytes).into();
                 match manifests.insert(id.clone(), (manifest, digest)) {
                     Some(_) => report.replaced.push(id),
@@ -418,15 +495,35 @@ impl Store {
             }
         }
         drop(unpacked);
+        let wrote_pack = match writer {
+            Some(w) if w.len() > 0 => {
+                let tmp = w.finish()?;
+                // Objects and the pack's bytes are durable before the pack is renamed into
+                // place, and its name is before an index built from it is published.
+                self.barrier()?;
+                self.publish(tmp, &self.root.join(PACKS).join(pack::name_of(next_seq)))?;
+                self.barrier()?;
+                true
+            }
+            _ => false,
+        };
         progress(AddEvent::Indexing);
+        let catalog = if wrote_pack { self.catalog()? } else { catalog };
+        let manifests = catalog.manifests();
         let state = state_of(&manifests);
         let current = Index::open(&self.root).ok().map(|i| i.state());
         if current != Some(state) {
-            // Manifests are durable before an index built from them is published.
-            self.barrier()?;
+            if !wrote_pack {
+                // A pack an interrupted add renamed into place is durable before an index
+                // built from it is published.
+                self.barrier()?;
+            }
             let mut entries = Vec::with_capacity(manifests.len());
             for (id, (m, _)) in &manifests {
-                let nodes = self.nodes(id)?;
+                let nodes = match fresh.remove(id) {
+                    Some(nodes) => nodes,
+                    None => catalog.nodes(id)?,
+                };
                 let lines = if m.manufacturer_lines.is_empty() && !nodes.is_empty() {
                     self.lines_from_inf(m)?
                 } else {
@@ -443,6 +540,11 @@ impl Store {
             self.barrier()?;
             report.index_rebuilt = true;
         }
+        // Packs whose packages were all replaced by later ones hold nothing current (if a
+        // removal is lost to a power loss, the pack is still replaced and goes next time).
+        for p in catalog.packs.iter().filter(|p| !catalog.is_current(p.seq)) {
+            fs_err::remove_file(&p.path)?;
+        }
         let idx = self.index()?;
         report.packages = idx.package_count() as usize;
         report.ids = idx.id_count();
@@ -457,8 +559,9 @@ impl Store {
         w: &Work,
         pkg: Package,
         hashes: Vec<Option<(String, u64)>>,
+        claimed: &std::sync::Mutex<HashSet<String>>,
         report: &mut AddReport,
-    ) -> Result<(Manifest, Vec<u8>), StoreError> {
+    ) -> Result<(Manifest, Vec<u8>, Vec<NodeEntry>), StoreError> {
         let id = package_id(&pkg.inf_name, &w.key);
         let mut files = Vec::with_capacity(pkg.files.len());
         for (f, hash) in pkg.files.iter().zip(hashes) {
@@ -467,7 +570,8 @@ impl Store {
                 // An object counts as present only with its full size: after a power loss a
                 // renamed object can exist with none of its data (objects are made durable by
                 // the chunk's barrier, not one fsync each), and it must not be trusted forever.
-                if fs_err::metadata(&target).is_ok_and(|m| m.len() == *size) {
+                let first = claimed.lock().is_ok_and(|mut c| c.insert(hash.clone()));
+                if !first || fs_err::metadata(&target).is_ok_and(|m| m.len() == *size) {
                     report.files_deduplicated += 1;
                     report.bytes_saved += size;
                 } else {
@@ -516,7 +620,7 @@ impl Store {
         }
         report.diagnostics.extend(pkg.diagnostics.iter().cloned());
         let nodes = serde_json::to_vec(&entry.nodes).map_err(|source| StoreError::Json {
-            path: self.nodes_path(&id),
+            path: self.root.join(PACKS).join(&id),
             source,
         })?;
         let manifest = Manifest {
@@ -531,7 +635,7 @@ impl Store {
             nodes_sha256: hex::encode(Sha256::digest(&nodes)),
             manufacturer_lines: entry.lines,
         };
-        Ok((manifest, nodes))
+        Ok((manifest, nodes, entry.nodes))
     }
 
     /// The Manufacturer lines of a package whose manifest predates them, from its stored INF.
@@ -565,19 +669,10 @@ impl Store {
         Ok(fs_err::read(self.object_path(&hash))?)
     }
 
-    /// The driver nodes of package `id` (`packages/<id>.nodes`).
+    /// The driver nodes of package `id` (from its pack).
     pub fn nodes(&self, id: &str) -> Result<Vec<NodeEntry>, StoreError> {
-        let path = self.nodes_path(id);
-        let bytes = fs_err::read(&path)?;
-        serde_json::from_slice(&bytes).map_err(|source| StoreError::Json { path, source })
-    }
-
-    fn nodes_path(&self, id: &str) -> PathBuf {
-        self.root.join("packages").join(format!("{id}.nodes"))
-    }
-
-    fn manifest_path(&self, id: &str) -> PathBuf {
-        self.root.join("packages").join(format!("{id}.json"))
+        self.check_schema()?;
+        self.catalog()?.nodes(id)
     }
 
     fn object_path(&self, hash: &str) -> PathBuf {
@@ -585,26 +680,90 @@ impl Store {
         self.root.join("objects").join(a).join(b)
     }
 
-    /// Reads every manifest, with the sha256 of its bytes.
+    /// Reads every current manifest, with the sha256 of its bytes.
     pub fn read_manifests(&self) -> Result<BTreeMap<String, (Manifest, [u8; 32])>, StoreError> {
-        let mut out = BTreeMap::new();
-        let dir = self.root.join("packages");
-        for e in fs_err::read_dir(&dir)? {
-            let path = e?.path();
-            // `<id>.json` manifests; `<id>.nodes` files are read on demand.
-            if path.extension().is_none_or(|x| x != "json") {
-                continue;
+        self.check_schema()?;
+        Ok(self.catalog()?.manifests())
+    }
+
+    /// [`StoreError::OldSchema`] for a store of schema 1 (not yet converted by an `add`).
+    fn check_schema(&self) -> Result<(), StoreError> {
+        if self.root.join(OLD_PACKAGES).is_dir() {
+            return Err(StoreError::OldSchema {
+                path: self.root.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Every pack in `packs/`, in sequence order, and the current manifests in them. A pack that
+    /// disappears while being listed (a concurrent `add` deleted it as fully replaced) makes
+    /// the listing start over, so that it sees the pack that replaced it.
+    fn catalog(&self) -> Result<Catalog, StoreError> {
+        let dir = self.root.join(PACKS);
+        let mut attempts = 0;
+        'again: loop {
+            attempts += 1;
+            let mut seqs: Vec<(u64, PathBuf)> = Vec::new();
+            for e in fs_err::read_dir(&dir)? {
+                let e = e?;
+                if let Some(seq) = e.file_name().to_str().and_then(pack::seq_of) {
+                    seqs.push((seq, e.path()));
+                }
             }
+            seqs.sort();
+            let mut catalog = Catalog::default();
+            for (seq, path) in seqs {
+                let pack = match Pack::open(&path, seq) {
+                    Ok(p) => p,
+                    Err(OpenPackError::Io(e))
+                        if e.kind() == std::io::ErrorKind::NotFound && attempts < 5 =>
+                    {
+                        continue 'again;
+                    }
+                    Err(OpenPackError::Io(e)) => return Err(annotate(e, &path).into()),
+                    Err(OpenPackError::Damaged(e)) => return Err(e.into()),
+                };
+                catalog.add(pack)?;
+            }
+            return Ok(catalog);
+        }
+    }
+
+    /// Converts a schema 1 store (`packages/<id>.json` + `.nodes`): the same manifest and node
+    /// list bytes go into one pack, made durable and renamed into `packs/` before `packages/`
+    /// is removed, so a kill at any point leaves a store the next `add` converts or reads.
+    /// (Called under the writer's lock.)
+    fn convert_schema_1(&self) -> Result<(), StoreError> {
+        let old = self.root.join(OLD_PACKAGES);
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for e in fs_err::read_dir(&old)? {
+            let path = e?.path();
+            if path.extension().is_some_and(|x| x == "json") {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        fs_err::create_dir_all(self.root.join(PACKS))?;
+        let next_seq = self.catalog()?.packs.last().map_or(1, |p| p.seq + 1);
+        let mut writer = PackWriter::new(self.temp()?)?;
+        for path in paths {
             let bytes = fs_err::read(&path)?;
+            // Checked to be a manifest, and its node list taken by its id.
             let m: Manifest =
                 serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
                     path: path.clone(),
                     source,
                 })?;
-            let id = m.info.id.clone();
-            out.insert(id, (m, Sha256::digest(&bytes).into()));
+            let nodes = fs_err::read(old.join(format!("{}.nodes", m.info.id)))?;
+            writer.push(&bytes, &nodes)?;
         }
-        Ok(out)
+        let tmp = writer.finish()?;
+        self.barrier()?;
+        self.publish(tmp, &self.root.join(PACKS).join(pack::name_of(next_seq)))?;
+        self.barrier()?;
+        fs_err::remove_dir_all(&old)?;
+        Ok(())
     }
 
     /// Writes `bytes` to `target` through a temp file in `tmp/` and a rename (durability comes
@@ -714,12 +873,22 @@ impl Store {
     /// Re-hashes every object and checks the index against the manifests.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         let _lock = self.lock()?;
-        let manifests = self.read_manifests()?;
+        self.check_schema()?;
+        let catalog = self.catalog()?;
+        let manifests = catalog.manifests();
         let mut report = VerifyReport {
             packages: manifests.len(),
             ..VerifyReport::default()
         };
         let mut checked = HashSet::new();
+        for p in &catalog.packs {
+            if !p.checksum_ok() {
+                report.problems.push(format!(
+                    "{}: pack checksum does not match its bytes",
+                    p.path.display()
+                ));
+            }
+        }
         for (id, (m, _)) in &manifests {
             if m.schema != MANIFEST_SCHEMA {
                 report.problems.push(format!(
@@ -727,12 +896,12 @@ impl Store {
                     m.schema
                 ));
             }
-            match fs_err::read(self.nodes_path(id)) {
-                Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == m.nodes_sha256 => {}
-                Ok(_) => report
+            match catalog.nodes_bytes(id) {
+                Some(bytes) if hex::encode(Sha256::digest(bytes)) == m.nodes_sha256 => {}
+                Some(_) => report
                     .problems
                     .push(format!("{id}: node list does not match its manifest")),
-                Err(e) => report.problems.push(format!("{id}: {e}")),
+                None => report.problems.push(format!("{id}: no node list")),
             }
             for f in &m.files {
                 let Some(hash) = &f.sha256 else { continue };
@@ -794,6 +963,89 @@ impl Store {
             }
         }
         Ok(report)
+    }
+}
+
+/// The packs of a store and, for each package id, its current version (the one in the latest
+/// pack that has it).
+#[derive(Default)]
+struct Catalog {
+    packs: Vec<Pack>,
+    current: BTreeMap<String, Current>,
+}
+
+struct Current {
+    manifest: Manifest,
+    /// sha256 of the manifest's bytes (the index records the state they make up).
+    digest: [u8; 32],
+    /// Index into `packs` and the package's record there.
+    pack: usize,
+    record: usize,
+}
+
+impl Catalog {
+    /// Reads `pack`'s manifests; its packages replace those of the packs added before it.
+    fn add(&mut self, pack: Pack) -> Result<(), StoreError> {
+        let at = self.packs.len();
+        for (i, r) in pack.records.iter().enumerate() {
+            let bytes = pack.bytes(&r.manifest);
+            let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| PackError {
+                path: pack.path.clone(),
+                offset: r.manifest.start,
+                what: format!("manifest: {e}"),
+            })?;
+            let id = manifest.info.id.clone();
+            self.current.insert(
+                id,
+                Current {
+                    manifest,
+                    digest: Sha256::digest(bytes).into(),
+                    pack: at,
+                    record: i,
+                },
+            );
+        }
+        self.packs.push(pack);
+        Ok(())
+    }
+
+    fn manifests(&self) -> BTreeMap<String, (Manifest, [u8; 32])> {
+        self.current
+            .iter()
+            .map(|(id, c)| (id.clone(), (c.manifest.clone(), c.digest)))
+            .collect()
+    }
+
+    fn nodes_bytes(&self, id: &str) -> Option<&[u8]> {
+        let c = self.current.get(id)?;
+        let pack = self.packs.get(c.pack)?;
+        Some(pack.bytes(&pack.records.get(c.record)?.nodes))
+    }
+
+    fn nodes(&self, id: &str) -> Result<Vec<NodeEntry>, StoreError> {
+        let c = self
+            .current
+            .get(id)
+            .ok_or_else(|| StoreError::NoPackage { name: id.into() })?;
+        let bytes = self.nodes_bytes(id).unwrap_or_default();
+        serde_json::from_slice(bytes).map_err(|e| {
+            let pack = self.packs.get(c.pack);
+            PackError {
+                path: pack.map(|p| p.path.clone()).unwrap_or_default(),
+                offset: pack
+                    .and_then(|p| p.records.get(c.record))
+                    .map_or(0, |r| r.nodes.start),
+                what: format!("node list of {id}: {e}"),
+            }
+            .into()
+        })
+    }
+
+    /// Whether pack `seq` holds the current version of some package.
+    fn is_current(&self, seq: u64) -> bool {
+        self.current
+            .values()
+            .any(|c| self.packs.get(c.pack).is_some_and(|p| p.seq == seq))
     }
 }
 
