@@ -141,6 +141,11 @@ impl LadderTarget {
 ///   literals `USB\DevClass_00&SubClass_00&Prot_00`, `USB\DevClass_00&SubClass_00`,
 ///   `USB\DevClass_00`, `USB\COMPOSITE` — `DevClass_00` whatever the device's class, so an IAD
 ///   device (EF/02/01) reports `DevClass_00` too;
+/// - a hub (device class 09, `HUBID_BuildHubCompatibleID`, the same in every build from 21H2 to
+///   25H2): only `USB\USB30_HUB` when it runs at SuperSpeed, else `USB\USB20_HUB` (usbhub3
+///   picks by the device's speed: full or high → 20, super → 30; a hub's bDeviceProtocol says
+///   which — 3 for the SuperSpeed hub of a USB 3 hub, 0/1/2 for full-speed, single-TT,
+///   multi-TT — USB 3.2 spec §10.15.1, USB 2.0 spec §11.23.1). No class IDs, no COMPAT_VID;
 /// - any other device (`HUBID_BuildClassCompatibleID`): on those builds
 ///   `USB\COMPAT_VID_v&Class_cc&SubClass_ss&Prot_pp`, `…&SubClass_ss`, `…&Class_cc`, then
 ///   `USB\Class_cc&SubClass_ss&Prot_pp`, `USB\Class_cc&SubClass_ss`, `USB\Class_cc` — from the
@@ -176,6 +181,10 @@ pub fn usb_device_ids(
         }
         return (hw, compat);
     }
+    if dev.class == USB_CLASS_HUB {
+        compat.push(usb_hub_id(dev).to_owned());
+        return (hw, compat);
+    }
     let (class, sub, prot) = match (dev.class, interfaces.first()) {
         (0, Some(i)) => (i.class, i.subclass, i.protocol),
         (0, None) => return (hw, compat),
@@ -196,6 +205,19 @@ pub fn usb_device_ids(
     compat.push(format!("USB\\Class_{class:02X}&SubClass_{sub:02X}"));
     compat.push(format!("USB\\Class_{class:02X}"));
     (hw, compat)
+}
+
+/// bDeviceClass of a hub.
+pub const USB_CLASS_HUB: u8 = 0x09;
+
+/// The one compatible ID usbhub3 gives a hub: `USB\USB30_HUB` for a SuperSpeed hub
+/// (bDeviceProtocol 3), `USB\USB20_HUB` for a full- or high-speed one.
+fn usb_hub_id(dev: &UsbDevice) -> &'static str {
+    if dev.protocol == 3 {
+        "USB\\USB30_HUB"
+    } else {
+        "USB\\USB20_HUB"
+    }
 }
 
 /// An Interface Association Descriptor: interfaces `first .. first + count` form one function
@@ -767,6 +789,42 @@ mod tests {
         // for MI_03 under a COMPAT_VID parent).
         let (_, c) = usb_interface_ids(&dev, &intfs[0]);
         assert!(c.iter().all(|id| !id.contains("COMPAT_VID")), "{c:?}");
+    }
+
+    #[test]
+    fn hubs_report_only_the_usb20_or_usb30_hub_id() {
+        // usbhub3 HUBID_BuildCompatibleID sends hubs to HUBID_BuildHubCompatibleID, which
+        // assigns exactly one ID, `USB\USB20_HUB` (full/high speed) or `USB\USB30_HUB`
+        // (SuperSpeed), in 11-21H2 … 11-25H2/USBHUB3; public Windows captures agree that it is
+        // a generic hub's sole compatible ID (e.g. the isUSBHub notes quoted in the README).
+        let hub = |vendor, product, protocol| UsbDevice {
+            vendor,
+            product,
+            bcd_device: 0x9091,
+            class: 9,
+            subclass: 0,
+            protocol,
+            num_configurations: 1,
+        };
+        let intf = [UsbInterface {
+            number: 0,
+            class: 9,
+            subclass: 0,
+            protocol: 0,
+        }];
+        for target in [LadderTarget::default(), LadderTarget::for_build(26100)] {
+            // VIA VL812 2109:0812: its SuperSpeed hub (protocol 3) and its USB 2 hub (1 = single TT).
+            let (hw, c) = usb_device_ids(&hub(0x2109, 0x0812, 3), &intf, target);
+            assert_eq!(hw[0], r"USB\VID_2109&PID_0812&REV_9091");
+            assert_eq!(c, [r"USB\USB30_HUB"]);
+            let (_, c) = usb_device_ids(&hub(0x2109, 0x2812, 1), &intf, target);
+            assert_eq!(c, [r"USB\USB20_HUB"]);
+            // Multi-TT (2) and full-speed (0) hubs are USB 2.0 hubs too.
+            for p in [0, 2] {
+                let (_, c) = usb_device_ids(&hub(0x05E3, 0x0608, p), &intf, target);
+                assert_eq!(c, [r"USB\USB20_HUB"]);
+            }
+        }
     }
 
     #[test]
