@@ -86,19 +86,19 @@ const DRIVERS_REG: &str = r#"Windows Registry Editor Version 5.00
 "Provider"="Contoso"
 "#;
 
+/// A `SYSTEM\DriverDatabase` with no boot-critical mirror yet (the injection creates its
+/// containers and the removal deletes them again, stage/records/prune.rs), and an event log with
+/// one source as every real image has.
 const SYSTEM_EXTRA_REG: &str = r#"Windows Registry Editor Version 5.00
 
 [HKEY_LOCAL_MACHINE\SYSTEM\DriverDatabase]
 
-[HKEY_LOCAL_MACHINE\SYSTEM\DriverDatabase\DeviceIds]
-
-[HKEY_LOCAL_MACHINE\SYSTEM\DriverDatabase\DriverInfFiles]
-
-[HKEY_LOCAL_MACHINE\SYSTEM\DriverDatabase\DriverPackages]
-
 [HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Services\EventLog]
 
 [HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Services\EventLog\System]
+
+[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Services\EventLog\System\storahci]
+"TypesSupported"=dword:00000007
 
 [HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control]
 "#;

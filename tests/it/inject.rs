@@ -516,43 +516,111 @@ fn a_newer_version_replaces_the_active_record() {
     );
 }
 
-/// Inject then remove-driver: the hives' logical content (hivex export; `UpdateDate` records
-/// the change, §1.5) and the files are what they were.
+/// Inject then remove-driver returns the image to its original bytes for the hives' logical
+/// content (the whole hivexregedit export) and the files (issue 5 "must show"): a boot-critical
+/// and a staged package into infuse's Windows 10 image, injected together.
 #[test]
 fn inject_then_remove_driver_restores_the_image() {
     let tmp = tempfile::tempdir().unwrap();
     let stor = stor(tmp.path());
     let net = net(tmp.path());
     let img = win10(tmp.path());
-    let before = state(&img);
-    let logical_before = round_trip_state(&img);
-    let v = json(&inject(&img, &[&stor, &net], &["--json"]));
-    assert_ne!(state(&img), before);
-    for d in v["decisions"].as_array().unwrap() {
-        let published = d["published"].as_str().unwrap();
+    round_trip(&img, &[&[&stor, &net]]);
+}
+
+/// The same on infuse's Windows 11 image (its PnpLockdownFiles and SYSTEM\DriverDatabase as a
+/// real image has them, §1.4, §1.7) and on an image whose hives hivex wrote from the shared
+/// fixtures (its SYSTEM\DriverDatabase is empty and SOFTWARE has no PnpLockdownFiles, so the
+/// injection creates those containers and the removal must delete them): two packages injected
+/// one after the other, then removed in the opposite order.
+#[test]
+fn two_injections_removed_in_the_opposite_order_restore_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stor = stor(tmp.path());
+    let net = net(tmp.path());
+    let win11 = tmp.path().join("win11");
+    ImageBuilder::new(Release::Win11)
+        .sample_inbox()
+        .build(&win11)
+        .expect("build the Windows 11 image");
+    let mut images = vec![win11];
+    images.extend(shared_image(&tmp.path().join("hivex"), Flavour::Win10));
+    for img in &images {
+        round_trip(img, &[&[&stor], &[&net]]);
+        round_trip(img, &[&[&net], &[&stor]]);
+    }
+}
+
+/// The real vioscsi (boot-critical: service, PnpLockdownFiles, SYSTEM mirror) from the corpus,
+/// with dummy payloads, round-trips on infuse's and on hivex's image.
+#[test]
+fn corpus_vioscsi_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(pkgs) = corpus_packages(tmp.path()) else {
+        return;
+    };
+    let mut images = vec![win10(tmp.path())];
+    images.extend(shared_image(&tmp.path().join("hivex"), Flavour::Win10));
+    for img in &images {
+        round_trip(img, &[&[&pkgs[0]]]);
+    }
+}
+
+/// Injects each group of packages in its own run, removes every published package in the
+/// opposite order, and asserts the image equals what it was: files by content, hives by their
+/// whole hivex export with only `UpdateDate` left out (removal.rs: the removal is a change of
+/// the database, §1.5 "FILETIME of last change", and stamps it).
+fn round_trip(img: &Path, groups: &[&[&Path]]) {
+    let before = exact_state(img);
+    let mut published = Vec::new();
+    for g in groups {
+        let v = json(&inject(img, g, &["--json"]));
+        for d in v["decisions"].as_array().unwrap() {
+            published.push(d["published"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        published.len(),
+        groups.iter().map(|g| g.len()).sum::<usize>()
+    );
+    assert_ne!(exact_state(img), before);
+    for p in published.iter().rev() {
         ok(&infuse()
-            .args(["image", "remove-driver", s(&img), published])
+            .args(["image", "remove-driver", s(img), p])
             .output()
             .unwrap());
     }
-    let now = round_trip_state(&img);
-    let was = logical_before;
-    for (k, v) in &was {
+    let now = exact_state(img);
+    for (k, v) in &before {
         let got = now.get(k).map(String::as_str).unwrap_or("<missing>");
         assert!(
             got == v,
-            "{k} differs after the round trip:\n{}",
+            "{}: {k} differs after injecting and removing {published:?}:\n{}",
+            img.display(),
             first_diff(v, got)
         );
     }
     assert_eq!(
         now.len(),
-        was.len(),
+        before.len(),
         "{:?}",
         now.keys()
-            .filter(|k| !was.contains_key(*k))
+            .filter(|k| !before.contains_key(*k))
             .collect::<Vec<_>>()
     );
+}
+
+/// Files by content, hives by their whole `hivexregedit --export` without `UpdateDate`.
+fn exact_state(root: &Path) -> BTreeMap<String, String> {
+    let mut st = state(root);
+    for h in HIVES {
+        let path = config(root, h);
+        if path.is_file() {
+            let text = export_masked(&path, &["UpdateDate"], true);
+            st.insert(format!("Windows/System32/config/{h}"), text);
+        }
+    }
+    st
 }
 
 /// The first lines where two texts differ, for failure messages.
@@ -564,28 +632,6 @@ fn first_diff(a: &str, b: &str) -> String {
         a[i..a.len().min(i + 6)].join("\n  "),
         b[i..b.len().min(i + 6)].join("\n  ")
     )
-}
-
-/// The image as the round trip must restore it: files by content; hives through hivex, where
-/// `UpdateDate` records the time of the last change (§1.5: the removal leaves one where a fresh
-/// image had none) and `OemInfMap` is a bitmap of used oemN numbers (§1.3: no bits set is the
-/// same map whatever its length).
-fn round_trip_state(root: &Path) -> BTreeMap<String, String> {
-    let mut st = state(root);
-    for h in HIVES {
-        let text = export_masked(&config(root, h), &["UpdateDate"], true)
-            .lines()
-            .map(|l| match l.strip_prefix("\"OemInfMap\"=hex(3):") {
-                Some(bits) if bits.split(',').all(|b| b.is_empty() || b == "00") => {
-                    "\"OemInfMap\"=<no bits>".to_string()
-                }
-                _ => l.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        st.insert(format!("Windows/System32/config/{h}"), text);
-    }
-    st
 }
 
 /// A hostile package variant and the line it must be refused at.
@@ -762,47 +808,10 @@ fn plan_writes_nothing_and_firstboot_adds_setupcomplete() {
 /// named by the INFs, inject and produce the §1.5 records and the reflected service.
 #[test]
 fn corpus_vioscsi_and_netkvm_inject() {
-    let Some(corpus) = corpus_dir() else { return };
-    let dir = corpus.join("OSDeploy__WinPEDriverPack");
-    let find = |needle: &str| {
-        std::fs::read_dir(&dir)
-            .ok()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().contains(needle))
-    };
-    let (Some(vioscsi), Some(netkvm)) = (find("__vioscsi.inf"), find("__netkvm.inf")) else {
-        eprintln!("vioscsi/netkvm not in the corpus: test not run");
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(pkgs) = corpus_packages(tmp.path()) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let mut pkgs = Vec::new();
-    for (src, name) in [(vioscsi, "vioscsi.inf"), (netkvm, "netkvm.inf")] {
-        let pkg = tmp.path().join(name.trim_end_matches(".inf"));
-        std::fs::create_dir_all(&pkg).unwrap();
-        std::fs::copy(&src, pkg.join(name)).unwrap();
-        // Dummy payloads for every file the INF names (the model lists them as missing).
-        let mut cache = infuse_driver_store::store::package::DirCache::default();
-        let p = infuse_driver_store::store::package::Package::load(&pkg.join(name), &mut cache)
-            .unwrap();
-        for f in &p.files {
-            if f.found.is_none() {
-                let path = pkg.join(&f.path);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, format!("dummy {}", f.path)).unwrap();
-            }
-        }
-        let cat = p
-            .model
-            .version
-            .catalog_for(infuse_driver_store::inf::model::Arch::Amd64);
-        if let Some(cat) = cat {
-            std::fs::write(pkg.join(&cat.name), b"dummy catalog").unwrap();
-        }
-        pkgs.push(pkg);
-    }
     // Into infuse's own image and into one whose hives hivex wrote from the shared fixtures.
     let mut images = vec![win10(tmp.path())];
     images.extend(shared_image(
@@ -919,4 +928,53 @@ fn a_store_driver_that_loses_to_the_image_is_reported_unless_forced() {
     let v = json(&inject(&img, &[], &forced));
     assert_eq!(v["decisions"][0]["action"], "inject", "{v}");
     assert_eq!(v["decisions"][0]["inf"], "txnstor.inf", "{v}");
+}
+
+/// vioscsi and netkvm from the shared corpus as package folders under `tmp`, with a dummy
+/// payload for every file their INFs name. `None` (said on stderr) without the corpus.
+fn corpus_packages(tmp: &Path) -> Option<Vec<PathBuf>> {
+    let Some(corpus) = corpus_dir() else {
+        eprintln!("corpus absent: test not run");
+        return None;
+    };
+    let dir = corpus.join("OSDeploy__WinPEDriverPack");
+    let find = |needle: &str| {
+        std::fs::read_dir(&dir)
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().contains(needle))
+    };
+    let (Some(vioscsi), Some(netkvm)) = (find("__vioscsi.inf"), find("__netkvm.inf")) else {
+        eprintln!("vioscsi/netkvm not in the corpus: test not run");
+        return None;
+    };
+    let mut pkgs = Vec::new();
+    for (src, name) in [(vioscsi, "vioscsi.inf"), (netkvm, "netkvm.inf")] {
+        let pkg = tmp.join(name.trim_end_matches(".inf"));
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::copy(&src, pkg.join(name)).unwrap();
+        // Dummy payloads for every file the INF names (the model lists them as missing).
+        let mut cache = infuse_driver_store::store::package::DirCache::default();
+        let p = infuse_driver_store::store::package::Package::load(&pkg.join(name), &mut cache)
+            .unwrap();
+        for f in &p.files {
+            if f.found.is_none() {
+                let path = pkg.join(&f.path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, format!("dummy {}", f.path)).unwrap();
+            }
+        }
+        let cat = p
+            .model
+            .version
+            .catalog_for(infuse_driver_store::inf::model::Arch::Amd64);
+        if let Some(cat) = cat {
+            std::fs::write(pkg.join(&cat.name), b"dummy catalog").unwrap();
+        }
+        pkgs.push(pkg);
+    }
+    Some(pkgs)
 }

@@ -639,11 +639,13 @@ impl ImageBuilder {
                 for k in ["DeviceIds", "DriverInfFiles", "DriverPackages"] {
                     db.create_key(&format!(r"{}\{k}", ddb::ROOT))?;
                 }
-                db.set_binary(
-                    ddb::ROOT,
-                    "OemInfMap",
-                    ddb::oem_inf_map(oems.iter().copied()),
-                )?;
+                // No oemN.inf yet: one byte with no bits set, the form a removal of the last
+                // one leaves (§1.3: the map grows only as far as the highest oemN).
+                let mut map = ddb::oem_inf_map(oems.iter().copied());
+                if map.is_empty() {
+                    map.push(0);
+                }
+                db.set_binary(ddb::ROOT, "OemInfMap", map)?;
                 Ok(())
             })()
             .map_err(hive_err("DriverDatabase"))?;

@@ -26,6 +26,7 @@ use crate::rank::decoration::{ModelsChoice, select_models};
 use crate::rank::memory::line_views;
 
 mod ddb;
+mod prune;
 mod reflect;
 mod removal;
 

@@ -1,9 +1,10 @@
 //! Reading an image's records back: the package already published for an INF (an update), the
 //! `OemInfMap`, and the ops that remove everything an injection wrote.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::ddb::set_oem_bit;
+use super::prune::prune;
 use super::reflect::{PNP_LOCKDOWN_FILES, control_set_key};
 use super::{DRIVER_DATABASE, Ops, PackageRecords, RecordError, join_key, oem_number};
 use crate::hive::{Decoded, Hive, HiveError, Key, ValueType, filetime_now};
@@ -95,7 +96,8 @@ pub fn oem_inf_map(db: &Hive) -> Result<Vec<u8>, RecordError> {
 /// `db_file` says which), their SYSTEM mirror, the service keys it owns (`Owners`), their
 /// event-log sources and CriticalDeviceDatabase entries, its PnpLockdownFiles entries and the
 /// reflected files they name. Keys the injection created and left empty are removed too, so the
-/// hives' logical content returns to what it was (except `UpdateDate`, which records the change).
+/// hives' logical content returns to what it was (except `UpdateDate`, which records the change;
+/// `records/prune.rs` says how the created keys are found).
 /// The FileRepository folder and `Windows/INF/oemN.inf` are the committer's.
 pub fn removal_records(
     db: Option<&Hive>,
@@ -119,6 +121,19 @@ pub fn removal_records(
             hive: db_file.image_path().into(),
             published: published.into(),
         });
+    }
+    // Keys the injection created on the way to its records, now empty.
+    let mut hives: Vec<(&Hive, HiveFile)> = vec![(system, HiveFile::System)];
+    if let Some(db) = db
+        && db_file != HiveFile::System
+    {
+        hives.push((db, db_file));
+    }
+    if let Some(sw) = software {
+        hives.push((sw, HiveFile::Software));
+    }
+    for (hive, file) in hives {
+        prune(hive, file, &mut out.hives).map_err(hive_err(file.image_path()))?;
     }
     Ok(out)
 }
@@ -172,12 +187,18 @@ fn remove_db(
     }
     ops.push(RegOp::DeleteKey { key: inf_key });
     let base = join_key(&[DRIVER_DATABASE, "DeviceIds"]);
-    remove_values_and_prune(hive, &base, &ids, published, &mut ops).map_err(&err)?;
+    remove_values(hive, &base, &ids, published, &mut ops).map_err(&err)?;
     if let (Some(n), Some(db)) = (oem, opt_key(hive, DRIVER_DATABASE).map_err(&err)?) {
         if let Some(map) = db.value("OemInfMap").map_err(&err)? {
             let cleared = set_oem_bit(&map.data, n, false);
             ops.value(DRIVER_DATABASE, "OemInfMap", ValueType::BINARY, cleared);
         }
+        // The one value the removal does not restore. §1.5: `UpdateDate` is the "FILETIME of
+        // last change" of the database, and the removal is a change of it. The value before the
+        // injection is not in the image (the injection overwrote it, or created it), and writing
+        // an older time, or deleting it, would tell a reader that compares the stamp with the one
+        // it saw last (what a last-change stamp is for) that nothing changed since — while the
+        // package it may have seen in between is gone. So it becomes the time of the removal.
         if db.value("UpdateDate").map_err(&err)?.is_some() {
             let now = filetime_now().to_le_bytes().to_vec();
             ops.value(DRIVER_DATABASE, "UpdateDate", ValueType::BINARY, now);
@@ -206,19 +227,21 @@ fn collect_ids(
     Ok(())
 }
 
-/// Deletes the value `name` under `base\<id>` for each ID, then every key below `base` that is
-/// left with no values and no subkeys (topmost first).
-fn remove_values_and_prune(
+/// Deletes the value `name` under `base\<id>` for each ID that has it; the keys this leaves
+/// empty are [`prune`]d with the rest.
+fn remove_values(
     hive: &Hive,
     base: &str,
     ids: &[String],
     name: &str,
     ops: &mut Ops<'_>,
 ) -> crate::hive::Result<()> {
-    let mut deleting: BTreeSet<String> = BTreeSet::new();
-    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for id in ids {
         let path = join_key(&[base, id]);
+        if !seen.insert(path.to_uppercase()) {
+            continue;
+        }
         let Some(k) = opt_key(hive, &path)? else {
             continue;
         };
@@ -226,71 +249,11 @@ fn remove_values_and_prune(
             continue;
         }
         ops.push(RegOp::DeleteValue {
-            key: path.clone(),
+            key: path,
             name: name.into(),
         });
-        let rel = join_key(&[id]);
-        deleting.insert(rel.to_uppercase());
-        let parts: Vec<&str> = rel.split('\\').collect();
-        for i in 1..=parts.len() {
-            touched.insert(parts[..i].join("\\").to_uppercase());
-        }
-    }
-    let mut memo: HashMap<String, bool> = HashMap::new();
-    let mut deletes = Vec::new();
-    for rel in &touched {
-        if !empty_after(hive, base, rel, name, &deleting, &touched, &mut memo)? {
-            continue;
-        }
-        let parent_empty = match rel.rfind('\\') {
-            Some(i) => empty_after(hive, base, &rel[..i], name, &deleting, &touched, &mut memo)?,
-            None => false,
-        };
-        if !parent_empty {
-            deletes.push(join_key(&[base, rel]));
-        }
-    }
-    for key in deletes {
-        ops.push(RegOp::DeleteKey { key });
     }
     Ok(())
-}
-
-fn empty_after(
-    hive: &Hive,
-    base: &str,
-    rel: &str,
-    name: &str,
-    deleting: &BTreeSet<String>,
-    touched: &BTreeSet<String>,
-    memo: &mut HashMap<String, bool>,
-) -> crate::hive::Result<bool> {
-    if let Some(&v) = memo.get(rel) {
-        return Ok(v);
-    }
-    let Some(k) = opt_key(hive, &join_key(&[base, rel]))? else {
-        return Ok(false);
-    };
-    let want = name.to_uppercase();
-    let left = k
-        .values()?
-        .iter()
-        .filter(|v| !(deleting.contains(rel) && v.name.to_uppercase() == want))
-        .count();
-    let mut empty = left == 0;
-    if empty {
-        for c in k.subkeys()? {
-            let child = format!("{rel}\\{}", c.name()).to_uppercase();
-            if !touched.contains(&child)
-                || !empty_after(hive, base, &child, name, deleting, touched, memo)?
-            {
-                empty = false;
-                break;
-            }
-        }
-    }
-    memo.insert(rel.to_string(), empty);
-    Ok(empty)
 }
 
 /// Service keys whose `Owners` name the package, their event-log sources, CDDB entries,
