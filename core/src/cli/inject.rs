@@ -13,9 +13,17 @@ use serde::Serialize;
 use crate::hwid::{self, Source};
 use crate::image::Image;
 use crate::image::existing::ImageDrivers;
+use crate::plugin::Plugin;
+use crate::plugin::transform::TransformedPackage;
+use crate::rank::memory::MemoryStore;
+use crate::rank::select::{PluginAction, PluginNote};
 use crate::rank::store::{ExtraNodes, StoreMatcher};
+use crate::rank::{DeviceMatch, Target};
 use crate::rank::{SignatureRules, Verdict};
 use crate::stage::commit::{self, CommitReport, ImageLock, Recovery, Step};
+use crate::stage::inject::plugins::{
+    Outcome, TransformFailure, routed_store_packages, transform_one,
+};
 use crate::stage::inject::{self, InjectOptions, InjectPlan, PackageSource};
 use crate::stage::plan::{FileOp, Plan};
 use infuse_driver_store::store::repo::Store;
@@ -57,6 +65,8 @@ pub(crate) struct InjectArgs {
     /// /install` on the staged packages.
     #[arg(long)]
     firstboot: bool,
+    #[command(flatten)]
+    plugins: super::plugin::PluginArgs,
 }
 
 impl InjectArgs {
@@ -81,12 +91,54 @@ struct Skipped {
     reason: String,
 }
 
+/// What `--plugins` did in this run.
+#[derive(Debug, Default, Serialize)]
+struct PluginsOutput {
+    /// Each plugin directory's load status.
+    loaded: Vec<super::plugin::PluginStatus>,
+    /// The packages the plugins edited (each a new package: own id and FileRepository folder,
+    /// needing re-signing), with every edit, its plugin, reason and effect.
+    transformed: Vec<TransformedPackage>,
+    /// Plugins that failed, each failing its package or device (the rest of the plan proceeds).
+    failures: Vec<PluginFailureOut>,
+    /// What the plugins changed in the choice of drivers (a transformed package that lost,
+    /// a select decision), one line each.
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct PluginFailureOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package: Option<String>,
+    plugin: String,
+    /// `PluginError::kind()`: `invalid_output`, `trap`, `out_of_fuel`, …
+    kind: String,
+    message: String,
+}
+
+impl From<&TransformFailure> for PluginFailureOut {
+    fn from(f: &TransformFailure) -> Self {
+        PluginFailureOut {
+            device: None,
+            package: Some(f.package.clone()),
+            plugin: f.plugin.clone(),
+            kind: f.kind.to_owned(),
+            message: f.message.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Output<'a> {
     recovery: Recovery,
     plan: &'a Plan,
     decisions: &'a [inject::Decision],
     skipped: &'a [Skipped],
+    /// With `--plugins`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugins: Option<&'a PluginsOutput>,
     /// `None` with `--plan`.
     committed: Option<CommitReport>,
 }
@@ -113,7 +165,8 @@ pub(crate) fn run(a: InjectArgs) -> anyhow::Result<ExitCode> {
     let image = Image::open(&a.image)
         .with_context(|| format!("cannot open the image {}", a.image.display()))?;
     let mut skipped = Vec::new();
-    let packages = gather(&a, &image, &mut skipped)?;
+    let mut plugins = Plugins::load(&a.plugins)?;
+    let packages = gather(&a, &image, &mut skipped, &mut plugins)?;
     let InjectPlan { plan, decisions } = inject::plan_injection(
         &image,
         &packages,
@@ -123,12 +176,18 @@ pub(crate) fn run(a: InjectArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     drop(image);
-    let committed = if a.plan {
+    let report = plugins.report.take();
+    // --strict: a plugin failure fails the run before anything is written.
+    let strict_failure =
+        a.plugins.strict && report.as_ref().is_some_and(|r| !r.failures.is_empty());
+    let committed = if a.plan || strict_failure {
         None
     } else {
         Some(commit_with_progress(&lock, &plan, &mut fault)?)
     };
     drop(lock);
+    // The edited INFs were read into the plan or copied by the commit: the scratch can go.
+    drop(plugins);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if a.json {
@@ -139,22 +198,205 @@ pub(crate) fn run(a: InjectArgs) -> anyhow::Result<ExitCode> {
                 plan: &plan,
                 decisions: &decisions,
                 skipped: &skipped,
+                plugins: report.as_ref(),
                 committed: committed.clone(),
             },
         )?;
         writeln!(out)?;
     } else {
+        if let Some(r) = &report {
+            write_plugins_text(&mut out, r)?;
+        }
         write_text(&mut out, &plan, &skipped, committed.as_ref())?;
     }
     out.flush()?;
+    if strict_failure {
+        let n = report.as_ref().map_or(0, |r| r.failures.len());
+        anyhow::bail!("{n} plugin failure(s) with --strict: nothing was written (see the report)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The packages to inject: `--package` ones, then each matched device's winner.
+/// The plugins of `--plugins`, the scratch folder their edited INFs are written to, and the
+/// report of what they did.
+struct Plugins {
+    loaded: Vec<Plugin>,
+    scratch: Option<tempfile::TempDir>,
+    report: Option<PluginsOutput>,
+}
+
+impl Plugins {
+    fn load(args: &super::plugin::PluginArgs) -> anyhow::Result<Plugins> {
+        let Some(dir) = &args.plugins else {
+            return Ok(Plugins {
+                loaded: Vec::new(),
+                scratch: None,
+                report: None,
+            });
+        };
+        let (loaded, statuses) = super::plugin::load(dir, args.plugin_cache.as_deref())?;
+        let mut report = PluginsOutput::default();
+        for st in &statuses {
+            if let (false, Some(e)) = (st.ok, &st.error) {
+                report.failures.push(PluginFailureOut {
+                    device: None,
+                    package: None,
+                    plugin: st.dir.clone(),
+                    kind: st.error_kind.unwrap_or("error").to_owned(),
+                    message: e.clone(),
+                });
+            }
+        }
+        report.loaded = statuses;
+        Ok(Plugins {
+            loaded,
+            scratch: Some(
+                tempfile::Builder::new()
+                    .prefix("infuse-transform")
+                    .tempdir()
+                    .context("cannot create a scratch folder for the plugins' edited INFs")?,
+            ),
+            report: Some(report),
+        })
+    }
+
+    fn report(&mut self) -> &mut PluginsOutput {
+        self.report.get_or_insert_with(PluginsOutput::default)
+    }
+
+    /// Transforms one package; `None` when a plugin failed on it (reported).
+    fn transform(
+        &mut self,
+        src: PackageSource,
+        target: &Target,
+    ) -> anyhow::Result<Option<PackageSource>> {
+        let Some(scratch) = &self.scratch else {
+            return Ok(Some(src));
+        };
+        let scratch = scratch.path().to_path_buf();
+        Ok(match transform_one(&self.loaded, src, target, &scratch)? {
+            Outcome::Unchanged(s) => Some(s),
+            Outcome::Transformed { source, package } => {
+                self.report().transformed.push(*package);
+                Some(source)
+            }
+            Outcome::Failed(f) => {
+                tracing::warn!("{}: plugin {}: {}", f.package, f.plugin, f.message);
+                self.report().failures.push((&f).into());
+                None
+            }
+        })
+    }
+}
+
+/// The store packages the plugins transform, ranked in place of the originals: the edited
+/// packages' driver nodes (catalog no longer present: unsigned under the catalog-present rule
+/// set, windows-driver-internals.md §3.1) and what became of each routed package.
+struct TransformedStore {
+    nodes: MemoryStore,
+    /// Per MemoryStore package order: the edited package's id.
+    ids: Vec<String>,
+    /// Store id → the edited package (its id, source and plugins).
+    by_source: std::collections::BTreeMap<String, (String, PackageSource)>,
+    /// Store id → the failure that fails it.
+    failed: std::collections::BTreeMap<String, TransformFailure>,
+}
+
+impl TransformedStore {
+    fn build(
+        plugins: &mut Plugins,
+        store: &Store,
+        matcher: &StoreMatcher,
+        target: &Target,
+    ) -> anyhow::Result<TransformedStore> {
+        let mut t = TransformedStore {
+            nodes: MemoryStore::new(),
+            ids: Vec::new(),
+            by_source: Default::default(),
+            failed: Default::default(),
+        };
+        let Some(scratch) = plugins.scratch.as_ref().map(|d| d.path().to_path_buf()) else {
+            return Ok(t);
+        };
+        let ids = routed_store_packages(&plugins.loaded, matcher.index())
+            .context("cannot list the store's packages for the plugins")?;
+        for id in ids {
+            let src = PackageSource::from_store(store, &id)?;
+            match transform_one(&plugins.loaded, src, target, &scratch)? {
+                Outcome::Unchanged(_) => {}
+                Outcome::Transformed { source, package } => {
+                    let inf = infuse_driver_store::inf::parse_with(
+                        &source.inf_bytes,
+                        &infuse_driver_store::store::package::parse_options(),
+                    );
+                    let model = infuse_driver_store::inf::model::Model::new(&inf);
+                    // The catalog no longer covers the edited INF: never "present".
+                    t.nodes.add_model(&source.inf_name, &model, |_| false);
+                    t.ids.push(package.id.clone());
+                    t.by_source.insert(id, (package.id.clone(), source));
+                    plugins.report().transformed.push(*package);
+                }
+                Outcome::Failed(f) => {
+                    t.failed.insert(id, f);
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Ranks the device's edited candidates with the others: each routed original is rejected
+    /// in favour of its edited package, which ranks on its own (unsigned) score.
+    fn merge(&self, m: &mut DeviceMatch, target: &Target, rules: SignatureRules) {
+        if self.is_empty() {
+            return;
+        }
+        let notes: Vec<(usize, PluginNote)> = m
+            .candidates
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (id, src) = self.by_source.get(&c.node.package)?;
+                Some((
+                    i,
+                    PluginNote {
+                        plugin: src.transformed_by.join("+"),
+                        action: PluginAction::Reject,
+                        reason: format!("transformed into {id}, which replaces it"),
+                    },
+                ))
+            })
+            .collect();
+        let edited = self.nodes.match_device(&m.device, target, rules);
+        for mut c in edited.candidates {
+            if let Some(id) = self.ids.get(c.node.package_order as usize) {
+                c.node.package = id.clone();
+            }
+            m.candidates.push(c);
+        }
+        m.apply_plugin_notes(notes);
+    }
+
+    fn source(&self, package: &str) -> Option<&PackageSource> {
+        self.by_source
+            .values()
+            .find(|(id, _)| id == package)
+            .map(|(_, s)| s)
+    }
+}
+
+/// The packages to inject: `--package` ones, then each matched device's winner. With
+/// `--plugins`, the vendor plugins' `transform` edits the packages routed to them (an edited
+/// package replaces its original, ranks as unsigned and needs re-signing) and their `select`
+/// decides among each device's candidates, as `infuse match --plugins` does.
 fn gather(
     a: &InjectArgs,
     image: &Image,
     skipped: &mut Vec<Skipped>,
+    plugins: &mut Plugins,
 ) -> anyhow::Result<Vec<PackageSource>> {
     let store = match &a.store {
         Some(s) => {
@@ -162,17 +404,21 @@ fn gather(
         }
         None => None,
     };
+    let target = image.target();
     let mut out: Vec<PackageSource> = Vec::new();
     for p in &a.package {
         let path = PathBuf::from(p);
-        if path.exists() {
-            out.extend(PackageSource::from_path(&path)?);
+        let sources = if path.exists() {
+            PackageSource::from_path(&path)?
         } else if let Some(store) = &store {
-            out.push(PackageSource::from_store(store, p)?);
+            vec![PackageSource::from_store(store, p)?]
         } else {
             anyhow::bail!(
                 "--package {p}: no such file or folder, and no --store to look the id up in"
             );
+        };
+        for src in sources {
+            out.extend(plugins.transform(src, &target)?);
         }
     }
     let source = match a.device_source() {
@@ -195,14 +441,28 @@ fn gather(
         let in_image = ImageDrivers::new(image)
             .with_context(|| format!("cannot read the driver database of {}", a.image.display()))?;
         let extra: Option<&dyn ExtraNodes> = in_image.has_database().then_some(&in_image as _);
-        let target = image.target();
-        let mut ids: Vec<String> = Vec::new();
+        let rules = SignatureRules::CatalogPresent;
+        let edited = TransformedStore::build(plugins, store, &matcher, &target)?;
+        let mut picked: Vec<String> = Vec::new();
         for d in inv
             .devices
             .iter()
             .filter(|d| !d.hardware_ids.is_empty() || !d.compatible_ids.is_empty())
         {
-            let m = matcher.match_device_with(d, &target, SignatureRules::CatalogPresent, extra)?;
+            let mut m = matcher.match_device_with(d, &target, rules, extra)?;
+            edited.merge(&mut m, &target, rules);
+            if !plugins.loaded.is_empty() {
+                for e in crate::plugin::route::apply_select(&plugins.loaded, &mut m, &target) {
+                    plugins.report().failures.push(PluginFailureOut {
+                        device: Some(d.instance_id.clone()),
+                        package: None,
+                        plugin: plugin_of(&e),
+                        kind: e.kind().to_owned(),
+                        message: e.to_string(),
+                    });
+                }
+                plugin_notes(&m, &edited, plugins.report());
+            }
             let Some(w) = m.winner() else { continue };
             let pick = if !w.node.in_image {
                 Some(w)
@@ -212,11 +472,21 @@ fn gather(
                     .iter()
                     .find(|c| !c.node.in_image && !matches!(c.verdict, Verdict::Excluded { .. }));
                 if let Some(c) = best_store {
+                    let edited_note = edited
+                        .source(&c.node.package)
+                        .map(|s| {
+                            format!(
+                                "; {} was transformed by plugin(s) {}: its catalog no longer covers it, so it ranks as unsigned until re-signed",
+                                c.node.package,
+                                s.transformed_by.join(", ")
+                            )
+                        })
+                        .unwrap_or_default();
                     skipped.push(Skipped {
                         device: d.instance_id.clone(),
                         package: c.node.package.clone(),
                         reason: format!(
-                            "{} already in the image ranks as well or better ({}){}",
+                            "{} already in the image ranks as well or better ({}){edited_note}{}",
                             w.node.inf,
                             w.explanation,
                             if a.force {
@@ -238,15 +508,89 @@ fn gather(
                 });
                 continue;
             }
-            if !ids.iter().any(|i| i == &c.node.package) {
-                ids.push(c.node.package.clone());
+            if let Some(f) = edited.failed.get(&c.node.package) {
+                // The vendor's plugin failed on the package this device would get: the device
+                // fails (nothing injected for it); the rest of the plan proceeds.
+                skipped.push(Skipped {
+                    device: d.instance_id.clone(),
+                    package: c.node.package.clone(),
+                    reason: format!(
+                        "plugin {} failed on the package ({}): {}",
+                        f.plugin,
+                        f.kind,
+                        f.message.lines().next().unwrap_or("")
+                    ),
+                });
+                let r = plugins.report();
+                if !r
+                    .failures
+                    .iter()
+                    .any(|x| x.package.as_deref() == Some(&f.package))
+                {
+                    r.failures.push(f.into());
+                }
+                if let Some(x) = r
+                    .failures
+                    .iter_mut()
+                    .find(|x| x.package.as_deref() == Some(&f.package) && x.device.is_none())
+                {
+                    x.device = Some(d.instance_id.clone());
+                }
+                continue;
+            }
+            if !picked.iter().any(|i| i == &c.node.package) {
+                picked.push(c.node.package.clone());
             }
         }
-        for id in ids {
-            out.push(PackageSource::from_store(store, &id)?);
+        for id in picked {
+            match edited.source(&id) {
+                Some(src) => out.push(src.clone()),
+                None => out.push(PackageSource::from_store(store, &id)?),
+            }
         }
     }
     Ok(out)
+}
+
+/// The plugin a select error names.
+fn plugin_of(e: &crate::plugin::PluginError) -> String {
+    use crate::plugin::PluginError as E;
+    match e {
+        E::RefusedImport { plugin, .. }
+        | E::Contract { plugin, .. }
+        | E::OutOfFuel { plugin, .. }
+        | E::Deadline { plugin, .. }
+        | E::Memory { plugin, .. }
+        | E::Trap { plugin, .. }
+        | E::InvalidOutput { plugin, .. }
+        | E::Failed { plugin, .. }
+        | E::Engine { plugin, .. } => plugin.clone(),
+        E::Manifest { path, .. } | E::Io { path, .. } => path.display().to_string(),
+    }
+}
+
+/// What the plugins changed for one device, for the report: their select decisions, and an
+/// edited package that did not win (it ranks as unsigned: windows-driver-internals.md §3.1).
+fn plugin_notes(m: &DeviceMatch, edited: &TransformedStore, report: &mut PluginsOutput) {
+    let dev = &m.device.instance_id;
+    for c in &m.candidates {
+        for n in c.plugin_notes.iter().filter(|n| {
+            !(n.action == PluginAction::Reject && edited.by_source.contains_key(&c.node.package))
+        }) {
+            report
+                .notes
+                .push(format!("{dev}: {} ({}): {n}", c.node.package, c.node.inf));
+        }
+        if let (Some(src), Verdict::Lost { why }) = (edited.source(&c.node.package), &c.verdict) {
+            let winner = m.winner().map_or("?", |w| w.node.package.as_str());
+            report.notes.push(format!(
+                "{dev}: {} (transformed by {}; needs re-signing, ranks as unsigned: {}) lost to {winner}: {why}",
+                c.node.package,
+                src.transformed_by.join(", "),
+                c.rank
+            ));
+        }
+    }
 }
 
 fn commit_with_progress(
@@ -338,6 +682,87 @@ fn write_text(
         )?,
     }
     Ok(())
+}
+
+fn write_plugins_text(out: &mut impl Write, r: &PluginsOutput) -> std::io::Result<()> {
+    for st in &r.loaded {
+        if let (Some(name), true) = (&st.name, st.ok) {
+            writeln!(
+                out,
+                "# plugin: {name} {} ({})",
+                st.version.as_deref().unwrap_or(""),
+                st.dir
+            )?;
+        }
+    }
+    for t in &r.transformed {
+        let mut by: Vec<&str> = t.applied.iter().map(|e| e.plugin.as_str()).collect();
+        by.dedup();
+        writeln!(
+            out,
+            "transformed: {} -> {} by plugin(s) {}{}",
+            t.source_id,
+            t.id,
+            by.join(", "),
+            if t.needs_resigning {
+                "; needs re-signing (its catalog no longer covers it: ranks and is recorded as unsigned)"
+            } else {
+                ""
+            }
+        )?;
+        for e in &t.applied {
+            writeln!(
+                out,
+                "  {}: {}: {} ({})",
+                e.plugin,
+                edit_label(&e.edit.edit),
+                e.edit.reason,
+                e.effect
+            )?;
+        }
+    }
+    for f in &r.failures {
+        let what = match (&f.device, &f.package) {
+            (Some(d), Some(p)) => format!("device {d}, package {p}"),
+            (Some(d), None) => format!("device {d}"),
+            (None, Some(p)) => format!("package {p}"),
+            (None, None) => "loading".to_owned(),
+        };
+        writeln!(
+            out,
+            "plugin failure ({}): {} on {what}: {}",
+            f.kind,
+            f.plugin,
+            f.message.lines().next().unwrap_or("")
+        )?;
+    }
+    for n in &r.notes {
+        writeln!(out, "plugin: {n}")?;
+    }
+    Ok(())
+}
+
+fn edit_label(e: &crate::plugin::Edit) -> String {
+    use crate::plugin::Edit;
+    match e {
+        Edit::AddHardwareIds { like, ids } => {
+            format!("add-hardware-ids {} like {like}", ids.join(", "))
+        }
+        Edit::InsertLines { section, lines } => {
+            format!("insert-lines [{section}] ({} line(s))", lines.len())
+        }
+        Edit::RemoveLines { section, keys } => {
+            format!("remove-lines [{section}] {}", keys.join(", "))
+        }
+        Edit::DropFile { path } => format!("drop-file {path}"),
+        Edit::DropSection { section } => format!("drop-section [{section}]"),
+        Edit::AddRegistry { value } => format!(
+            "add-registry HKR\\{}{}[{}]",
+            value.subkey,
+            if value.subkey.is_empty() { "" } else { "\\" },
+            value.name
+        ),
+    }
 }
 
 pub(crate) fn reg_op_text(op: &crate::stage::plan::RegOp) -> String {

@@ -1,5 +1,5 @@
 //! Applying validated `transform` edits to a package: INF text edits, dropped files, registry
-//! values kept for injection. The result is a new package: new INF bytes, the remaining files,
+//! values written into the INF as `.HW` AddReg lines. The result is a new package: new INF bytes, the remaining files,
 //! and a mark that its catalog no longer covers it (it must be re-signed; until then Windows
 //! ranks it unsigned, windows-driver-internals.md §3.1).
 //!
@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::validate::{FileSource, InputFile, PackageInput, normalize_path};
-use super::{Edit, PluginError, ReasonedEdit, RegistryValue};
+use super::{Edit, PluginError, ReasonedEdit, RegistryData, RegistryValue};
 
 /// A package after plugin edits.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +32,9 @@ pub struct TransformedPackage {
     /// The files of the new package (the INF among them, with the new bytes).
     #[serde(skip)]
     pub files: Vec<InputFile>,
-    /// Registry values to set at injection (under the device's `HKR`).
+    /// The `add-registry` values, each written into the edited INF as an AddReg line of the
+    /// DDInstall `.HW` sections (HKR = the device's key), where the DriverDatabase records
+    /// and Windows' install take them from.
     pub registry: Vec<RegistryValue>,
     /// Every edit applied, with the plugin and its reason.
     pub applied: Vec<AppliedEdit>,
@@ -76,8 +78,10 @@ pub fn transform_package(
             };
             let effect = match &e.edit {
                 Edit::AddRegistry { value } => {
+                    let effect = text.add_registry(plugin, value).map_err(&fail)?;
                     registry.push(value.clone());
-                    format!("registry value `{}` kept for injection", value.name)
+                    changed = true;
+                    effect
                 }
                 Edit::DropFile { path } => {
                     let norm = normalize_path(path).map_err(&fail)?;
@@ -145,7 +149,8 @@ fn plugin_names(edits: &[(String, Vec<ReasonedEdit>)]) -> String {
         .join(", ")
 }
 
-fn edit_name(e: &Edit) -> &'static str {
+/// The contract's name of an edit (`drop-file`, `add-registry`, …), for error messages.
+pub(crate) fn edit_name(e: &Edit) -> &'static str {
     match e {
         Edit::AddHardwareIds { .. } => "add-hardware-ids",
         Edit::InsertLines { .. } => "insert-lines",
@@ -183,6 +188,53 @@ fn check_reparse(original: &Inf, new_bytes: &[u8]) -> Result<(), String> {
     } else {
         Err(format!("has new problems: {}", fresh.join("; ")))
     }
+}
+
+/// `FLG_ADDREG_TYPE_*` (learn.microsoft.com, "INF AddReg directive"); QWORD is
+/// `FLG_ADDREG_BINVALUETYPE` with `REG_QWORD` (11) in the high word and the 8 bytes as hex.
+const FLG_TYPE_SZ: u32 = 0x0000_0000;
+const FLG_TYPE_MULTI_SZ: u32 = 0x0001_0000;
+const FLG_TYPE_EXPAND_SZ: u32 = 0x0002_0000;
+const FLG_TYPE_BINARY: u32 = 0x0000_0001;
+const FLG_TYPE_DWORD: u32 = 0x0001_0001;
+const FLG_TYPE_QWORD: u32 = 0x000B_0001;
+
+/// One add-registry-section line for `v` under HKR. Text fields are quoted, with `"` doubled
+/// and `%` doubled (inf-behaviour.md: `""` inside a quoted run is a literal quote, `%%` is a
+/// literal `%`; quotes keep commas, `;` and blanks literal), so a value cannot add fields,
+/// comments or string substitutions.
+fn addreg_line(v: &RegistryValue) -> String {
+    fn q(s: &str) -> String {
+        format!("\"{}\"", s.replace('"', "\"\"").replace('%', "%%"))
+    }
+    fn hex(b: &[u8]) -> String {
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    let subkey = if v.subkey.is_empty() {
+        String::new()
+    } else {
+        q(&v.subkey)
+    };
+    let name = if v.name.is_empty() {
+        String::new()
+    } else {
+        q(&v.name)
+    };
+    let (flags, data) = match &v.data {
+        RegistryData::Dword(n) => (FLG_TYPE_DWORD, format!("{n:#010x}")),
+        RegistryData::Qword(n) => (FLG_TYPE_QWORD, hex(&n.to_le_bytes())),
+        RegistryData::String(s) => (FLG_TYPE_SZ, q(s)),
+        RegistryData::ExpandString(s) => (FLG_TYPE_EXPAND_SZ, q(s)),
+        RegistryData::MultiString(l) => (
+            FLG_TYPE_MULTI_SZ,
+            l.iter().map(|s| q(s)).collect::<Vec<_>>().join(","),
+        ),
+        RegistryData::Binary(b) => (FLG_TYPE_BINARY, hex(b)),
+    };
+    format!("HKR,{subkey},{name},{flags:#010x},{data}")
 }
 
 /// How the INF was encoded, so the edited one is written the same way.
@@ -320,6 +372,62 @@ impl InfText {
             Edit::DropSection { section } => self.drop_section(section),
             Edit::DropFile { .. } | Edit::AddRegistry { .. } => Ok(String::new()),
         }
+    }
+
+    /// An `add-registry` value as INF text: one line `HKR,<subkey>,<name>,<FLG_ADDREG_TYPE_*>,
+    /// <data>` in the AddReg section `<plugin>.AddReg` (created on first use), which every
+    /// DDInstall's `.HW` section names in an `AddReg` directive (the `.HW` section created when
+    /// absent). HKR of a `.HW` AddReg is the device's hardware key, the key the contract
+    /// promises; the DriverDatabase records (`Configurations\<install>\Device`) and Windows'
+    /// own install both read it from there.
+    fn add_registry(&mut self, plugin: &str, v: &RegistryValue) -> Result<String, String> {
+        let inf = self.parse();
+        let model = Model::new(&inf);
+        let mut installs: Vec<String> = Vec::new();
+        for n in model.nodes() {
+            if let Some(sec) = n.install.and_then(|i| i.section.clone())
+                && !installs.iter().any(|s| s.eq_ignore_ascii_case(&sec))
+            {
+                installs.push(sec);
+            }
+        }
+        if installs.is_empty() {
+            return Err(
+                "the package has no DDInstall section to attach a registry value to".into(),
+            );
+        }
+        let section = format!("{plugin}.AddReg");
+        let line = addreg_line(v);
+        self.insert_lines(&section, std::slice::from_ref(&line));
+        let mut hw = Vec::new();
+        for install in &installs {
+            let hw_section = format!("{install}.HW");
+            let names = self.section_names("AddReg", &hw_section);
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(&section)) {
+                self.insert_lines(&hw_section, &[format!("AddReg = {section}")]);
+            }
+            hw.push(format!("[{hw_section}]"));
+        }
+        Ok(format!(
+            "`{line}` in [{section}], named by {}",
+            hw.join(", ")
+        ))
+    }
+
+    /// The section names listed by the `key` directives of `section` (every occurrence).
+    fn section_names(&self, key: &str, section: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (start, end) in self.bodies(section) {
+            for l in &self.lines[start..end] {
+                if Self::raw_key(l).is_some_and(|k| k.eq_ignore_ascii_case(key)) {
+                    let code = l.split(';').next().unwrap_or("");
+                    if let Some((_, v)) = code.split_once('=') {
+                        out.extend(v.split(',').map(|x| x.trim().trim_matches('"').to_owned()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn add_hardware_ids(&mut self, like: &str, ids: &[String]) -> Result<String, String> {
@@ -733,19 +841,105 @@ mod tests {
         assert!(e.to_string().contains("would no longer open"), "{e}");
     }
 
+    /// Each `add-registry` type written as an AddReg line of the `.HW` section reads back, through
+    /// the INF model's AddReg reader, as the value the plugin asked for (the reader follows
+    /// SetupAPI: FLG_ADDREG_TYPE_* in field 4, data from field 5; quotes, `""` and `%%` as
+    /// inf-behaviour.md rows 20, 24 and 46 say).
     #[test]
-    fn registry_only_needs_no_resigning_and_utf16_round_trips() {
-        let t = run(vec![Edit::AddRegistry {
-            value: RegistryValue {
-                subkey: "Parameters".into(),
-                name: "Slim".into(),
-                data: RegistryData::Dword(1),
-            },
-        }])
+    fn add_registry_becomes_a_hw_addreg_that_reads_back() {
+        use infuse_driver_store::inf::model::{RegAction, RegData, RegRoot, install_registry};
+        let values = [
+            ("", "Slim", RegistryData::Dword(0x2a), RegData::Dword(0x2a)),
+            (
+                "Parameters\\Tuning",
+                "Big",
+                RegistryData::Qword(0x0102_0304_0506_0708),
+                RegData::Binary {
+                    kind: 11,
+                    bytes: 0x0102_0304_0506_0708u64.to_le_bytes().to_vec(),
+                },
+            ),
+            (
+                "Parameters",
+                "Note",
+                RegistryData::String("a \"quoted\", 100% ; not a comment".into()),
+                RegData::String {
+                    kind: 1,
+                    text: "a \"quoted\", 100% ; not a comment".into(),
+                },
+            ),
+            (
+                "",
+                "Path",
+                RegistryData::ExpandString("%SystemRoot%\\x".into()),
+                RegData::String {
+                    kind: 2,
+                    text: "%SystemRoot%\\x".into(),
+                },
+            ),
+            (
+                "",
+                "List",
+                RegistryData::MultiString(vec!["one".into(), "two, three".into()]),
+                RegData::MultiString(vec!["one".into(), "two, three".into()]),
+            ),
+            (
+                "",
+                "Blob",
+                RegistryData::Binary(vec![0, 0xff, 0x10]),
+                RegData::Binary {
+                    kind: 3,
+                    bytes: vec![0, 0xff, 0x10],
+                },
+            ),
+        ];
+        let t = run(values
+            .iter()
+            .map(|(subkey, name, data, _)| Edit::AddRegistry {
+                value: RegistryValue {
+                    subkey: (*subkey).into(),
+                    name: (*name).into(),
+                    data: data.clone(),
+                },
+            })
+            .collect())
         .unwrap();
-        assert!(!t.needs_resigning);
-        assert_eq!(t.registry.len(), 1);
-        assert_eq!(t.inf_bytes, INF.as_bytes());
+        assert!(
+            t.needs_resigning,
+            "the INF changed: its catalog no longer covers it"
+        );
+        assert_eq!(t.registry.len(), values.len());
+        let edited = inf::parse_with(&t.inf_bytes, &parse_options());
+        let model = Model::new(&edited);
+        let node = model.nodes().next().expect("a node");
+        let mut diags = Vec::new();
+        let reg = install_registry(&edited, node.install.expect("install"), &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let got: Vec<(String, String, RegData)> = reg
+            .hw
+            .iter()
+            .map(|e| {
+                assert_eq!(e.root, RegRoot::Hkr);
+                match &e.action {
+                    RegAction::Set(d) => (e.subkey.clone(), e.value_name.clone(), d.clone()),
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        let want: Vec<(String, String, RegData)> = values
+            .iter()
+            .map(|(s, n, _, d)| ((*s).to_owned(), (*n).to_owned(), d.clone()))
+            .collect();
+        assert_eq!(got, want, "{}", text(&t));
+        // The .HW section was created and names the plugin's section once.
+        assert_eq!(
+            text(&t).matches("AddReg = p.AddReg").count(),
+            1,
+            "{}",
+            text(&t)
+        );
+        // The DDInstall's own AddReg (the driver key) is untouched.
+        assert_eq!(reg.driver.len(), 1);
 
         let mut utf16 = vec![0xFF, 0xFE];
         for u in INF.encode_utf16() {

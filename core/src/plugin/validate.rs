@@ -365,7 +365,13 @@ pub fn edits(
                 Edit::AddRegistry { value } => registry(value),
             }
         };
-        check().map_err(|w| err(i, w))?;
+        check().map_err(|w| {
+            invalid(
+                plugin,
+                "transform",
+                format!("edit {i} ({}): {w}", super::transform::edit_name(&e.edit)),
+            )
+        })?;
     }
     Ok(edits)
 }

@@ -134,6 +134,11 @@ pub struct PackageSource {
     pub oem_path: String,
     /// Every file the package has (the INF included).
     pub files: Vec<SourceFile>,
+    /// The vendor plugins whose `transform` edited the package (empty: as shipped). An edited
+    /// package is no longer covered by its catalog: it is recorded as unsigned
+    /// (`SignerScore` [`SIGNER_UNSIGNED`], windows-driver-internals.md §3.1) and needs
+    /// re-signing.
+    pub transformed_by: Vec<String>,
 }
 
 impl PackageSource {
@@ -173,6 +178,7 @@ impl PackageSource {
             inf_bytes,
             oem_path,
             files,
+            transformed_by: Vec::new(),
         })
     }
 
@@ -232,6 +238,7 @@ impl PackageSource {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
                 files,
+                transformed_by: Vec::new(),
             });
         }
         Ok(out)
@@ -268,6 +275,13 @@ pub struct Decision {
     pub files: usize,
     pub bytes: u64,
     pub notes: Vec<String>,
+    /// The plugins that transformed the package (absent when none did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transformed_by: Vec<String>,
+    /// Edited by a plugin: its catalog no longer covers it, so it must be re-signed (recorded
+    /// as unsigned until then).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_resigning: bool,
 }
 
 /// Options of an injection.
@@ -355,7 +369,9 @@ pub fn plan_injection(
             },
             None => Vec::new(),
         };
-        let has_catalog = !catalog.is_empty();
+        // A package a plugin edited is not what its catalog signs (§3.1): unsigned.
+        let needs_resigning = !src.transformed_by.is_empty();
+        let has_catalog = !catalog.is_empty() && !needs_resigning;
         let repository =
             records::repository_name(&src.inf_name, target.arch, &src.inf_bytes, &catalog);
         let repo_dir = format!("{FILE_REPOSITORY}/{repository}");
@@ -390,6 +406,8 @@ pub fn plan_injection(
                 files: 0,
                 bytes: 0,
                 notes: vec!["already present: nothing to do".into()],
+                transformed_by: src.transformed_by.clone(),
+                needs_resigning,
             });
             continue;
         }
@@ -475,7 +493,13 @@ pub fn plan_injection(
         plan.files.extend(recs.files.iter().cloned());
         plan.hives.extend(recs.hives.iter().cloned());
         notes.extend(recs.notes.iter().cloned());
-        if !has_catalog {
+        if needs_resigning {
+            notes.push(format!(
+                "{}: transformed by plugin(s) {}: its catalog no longer covers it, so it needs re-signing and is recorded as unsigned (SignerScore {SIGNER_UNSIGNED:#010x})",
+                src.inf_name,
+                src.transformed_by.join(", ")
+            ));
+        } else if !has_catalog {
             notes.push(format!(
                 "{}: no catalog for {}: recorded as unsigned (SignerScore {SIGNER_UNSIGNED:#010x})",
                 src.inf_name, target.arch
@@ -496,6 +520,8 @@ pub fn plan_injection(
             files: files.len(),
             bytes,
             notes,
+            transformed_by: src.transformed_by.clone(),
+            needs_resigning,
         });
     }
     if opts.firstboot && !firstboot.is_empty() {

@@ -4,10 +4,11 @@
 //! original in the injection as a new package (its own id and FileRepository folder), marked as
 //! needing re-signing.
 //!
-//! A plugin that fails leaves its package as it was and is reported; nothing it returned is
-//! applied. Registry values from `add-registry` edits are not yet written by the record builder,
-//! so a package whose edits include them is left unedited with an error naming the plugin,
-//! rather than injected without them.
+//! A plugin that fails (or whose edits are refused) fails its package: nothing it returned is
+//! applied, the package is not injected, and the failure is reported with its typed error.
+//! `add-registry` edits become INF text (an AddReg section referenced from the DDInstall `.HW`
+//! sections, [`crate::plugin::transform`]), so the record builder writes them where Windows
+//! would.
 
 use std::path::Path;
 
@@ -16,10 +17,12 @@ use serde::Serialize;
 use infuse_driver_store::inf::{self, model::Model};
 use infuse_driver_store::store::package::parse_options;
 
+use infuse_driver_store::store::{Index, IndexError};
+
 use crate::plugin::route::package_routed;
 use crate::plugin::transform::{TransformedPackage, transform_package};
 use crate::plugin::validate::{FileSource, InputFile, PackageInput};
-use crate::plugin::{Plugin, PluginError};
+use crate::plugin::{Hook, Plugin, PluginError};
 use crate::rank::Target;
 
 use super::{PackageSource, SourceFile};
@@ -42,9 +45,83 @@ pub struct TransformFailure {
     pub message: String,
 }
 
-/// Runs the `transform` hook of every routed plugin on each package and returns the packages
-/// to inject (edited ones replaced) with what happened. Edited INFs are written under
-/// `scratch` (files the plugins did not touch are still read from where they were).
+/// What the plugins made of one package.
+#[derive(Debug)]
+pub enum Outcome {
+    /// No plugin with a `transform` hook is routed to it, or they returned no edits.
+    Unchanged(PackageSource),
+    /// Edited: a new package (its own id and FileRepository folder), needing re-signing.
+    Transformed {
+        source: PackageSource,
+        package: Box<TransformedPackage>,
+    },
+    /// A plugin failed or returned edits that were refused: the package is not injected.
+    Failed(TransformFailure),
+}
+
+/// Runs the `transform` hook of every routed plugin on `src` (in the order given). The edited
+/// INF is written under `scratch` (files the plugins did not touch are still read from where
+/// they were).
+pub fn transform_one(
+    plugins: &[Plugin],
+    src: PackageSource,
+    target: &Target,
+    scratch: &Path,
+) -> std::io::Result<Outcome> {
+    let parsed = inf::parse_with(&src.inf_bytes, &parse_options());
+    let model = Model::new(&parsed);
+    let provider = model.version.provider.clone().unwrap_or_default();
+    let ids: Vec<String> = model
+        .nodes()
+        .flat_map(|n| {
+            std::iter::once(n.entry.hardware_id.clone())
+                .chain(n.entry.compatible_ids.iter().cloned())
+        })
+        .collect();
+    let routed: Vec<&Plugin> = plugins
+        .iter()
+        .filter(|p| p.has(Hook::Transform))
+        .filter(|p| {
+            package_routed(
+                &p.manifest.vendors,
+                &provider,
+                ids.iter().map(String::as_str),
+            )
+        })
+        .collect();
+    if routed.is_empty() {
+        return Ok(Outcome::Unchanged(src));
+    }
+    let input = package_input(&src, &model);
+    let mut edits = Vec::new();
+    for p in routed {
+        match p.transform(&input, target) {
+            Ok(list) => edits.push((p.name().to_owned(), list)),
+            Err(e) => return Ok(Outcome::Failed(failure(&src.label, p.name(), &e))),
+        }
+    }
+    match transform_package(&input, &src.inf_bytes, &edits) {
+        Ok(None) => Ok(Outcome::Unchanged(src)),
+        Ok(Some(t)) => Ok(Outcome::Transformed {
+            source: edited_source(&src, &t, scratch)?,
+            package: Box::new(t),
+        }),
+        Err(e) => {
+            let plugin = match &e {
+                PluginError::InvalidOutput { plugin, .. } => plugin.clone(),
+                _ => edits
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            Ok(Outcome::Failed(failure(&src.label, &plugin, &e)))
+        }
+    }
+}
+
+/// [`transform_one`] over every package: the packages to inject (edited ones replaced, failed
+/// ones left out) with what happened.
 pub fn transform_sources(
     plugins: &[Plugin],
     sources: Vec<PackageSource>,
@@ -54,84 +131,47 @@ pub fn transform_sources(
     let mut run = TransformRun::default();
     let mut out = Vec::with_capacity(sources.len());
     for src in sources {
-        let parsed = inf::parse_with(&src.inf_bytes, &parse_options());
-        let model = Model::new(&parsed);
-        let provider = model.version.provider.clone().unwrap_or_default();
-        let ids: Vec<String> = model
-            .nodes()
-            .flat_map(|n| {
-                std::iter::once(n.entry.hardware_id.clone())
-                    .chain(n.entry.compatible_ids.iter().cloned())
-            })
-            .collect();
-        let routed: Vec<&Plugin> = plugins
-            .iter()
-            .filter(|p| p.has(crate::plugin::Hook::Transform))
-            .filter(|p| {
-                package_routed(
-                    &p.manifest.vendors,
-                    &provider,
-                    ids.iter().map(String::as_str),
-                )
-            })
-            .collect();
-        if routed.is_empty() {
-            out.push(src);
-            continue;
-        }
-        let input = package_input(&src, &model);
-        let mut edits = Vec::new();
-        let mut failed = false;
-        for p in routed {
-            match p.transform(&input, target) {
-                Ok(list) => {
-                    if list
-                        .iter()
-                        .any(|e| matches!(e.edit, crate::plugin::Edit::AddRegistry { .. }))
-                    {
-                        run.failures.push(TransformFailure {
-                            package: src.label.clone(),
-                            plugin: p.name().to_owned(),
-                            kind: "unsupported",
-                            message: "add-registry edits are not applied at injection yet: the package is injected unedited".into(),
-                        });
-                        failed = true;
-                        break;
-                    }
-                    edits.push((p.name().to_owned(), list));
-                }
-                Err(e) => {
-                    run.failures.push(failure(&src.label, p.name(), &e));
-                    failed = true;
-                    break;
-                }
+        match transform_one(plugins, src, target, scratch)? {
+            Outcome::Unchanged(s) => out.push(s),
+            Outcome::Transformed { source, package } => {
+                out.push(source);
+                run.transformed.push(*package);
             }
-        }
-        if failed {
-            out.push(src);
-            continue;
-        }
-        match transform_package(&input, &src.inf_bytes, &edits) {
-            Ok(None) => out.push(src),
-            Ok(Some(t)) => {
-                out.push(edited_source(&src, &t, scratch)?);
-                run.transformed.push(t);
-            }
-            Err(e) => {
-                let plugin = match &e {
-                    PluginError::InvalidOutput { plugin, .. } => plugin.clone(),
-                    _ => edits
-                        .iter()
-                        .map(|(p, _)| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join("+"),
-                };
-                run.failures.push(failure(&src.label, &plugin, &e));
-                out.push(src);
-            }
+            Outcome::Failed(f) => run.failures.push(f),
         }
     }
     Ok((out, run))
+}
+
+/// The ids of the store packages routed to a plugin with a `transform` hook (by provider, or
+/// the vendor of a hardware or compatible ID of their models), in store order.
+pub fn routed_store_packages(plugins: &[Plugin], index: &Index) -> Result<Vec<String>, IndexError> {
+    let vendors: Vec<&crate::plugin::Vendors> = plugins
+        .iter()
+        .filter(|p| p.has(Hook::Transform))
+        .map(|p| &p.manifest.vendors)
+        .collect();
+    if vendors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let packages = index.packages()?;
+    let mut ids: Vec<Vec<String>> = vec![Vec::new(); packages.len()];
+    for (id, node) in index.entries()? {
+        if let Some(v) = ids.get_mut(node.package_index as usize) {
+            v.push(id);
+        }
+    }
+    Ok(packages
+        .into_iter()
+        .zip(ids)
+        .filter(|(info, ids)| {
+            let provider = info.provider.as_deref().unwrap_or_default();
+            vendors
+                .iter()
+                .any(|v| package_routed(v, provider, ids.iter().map(String::as_str)))
+        })
+        .map(|(info, _)| info.id)
+        .collect())
 }
 
 fn failure(package: &str, plugin: &str, e: &PluginError) -> TransformFailure {
@@ -207,5 +247,10 @@ fn edited_source(
         inf_bytes: t.inf_bytes.clone(),
         oem_path: src.oem_path.clone(),
         files,
+        transformed_by: {
+            let mut by: Vec<String> = t.applied.iter().map(|a| a.plugin.clone()).collect();
+            by.dedup();
+            by
+        },
     })
 }
