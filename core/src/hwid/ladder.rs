@@ -15,6 +15,12 @@ pub struct PciFunction {
     pub revision: u8,
 }
 
+/// PCI IDs as Windows 10/11 reports them (pci.sys) for a function without a PCI Express
+/// capability: [`pci_express_ids`] with no device/port type.
+pub fn pci_ids(f: &PciFunction) -> (Vec<String>, Vec<String>) {
+    pci_express_ids(f, None)
+}
+
 /// PCI IDs as Windows 10/11 reports them (pci.sys).
 ///
 /// Reproduces the `devcon hwids` capture in windows-driver-internals.md §4.1 / inf-behaviour.md §J
@@ -22,9 +28,17 @@ pub struct PciFunction {
 /// and seven compatible IDs (`REV`, bare, `VEN&CC_ccsspp`, `VEN&CC_ccss`, `VEN`, `CC_ccsspp`,
 /// `CC_ccss`). `SUBSYS_` is the subsystem *device* ID followed by the subsystem vendor ID, and is
 /// emitted even when both are zero (`SUBSYS_00000000`, as the same devcon capture shows for
-/// `PCI\VEN_8086&DEV_2FBD&SUBSYS_00000000`). The PCIe-only `DT_` forms of the documentation do not
-/// appear in the Windows 10 captures and are not emitted.
-pub fn pci_ids(f: &PciFunction) -> (Vec<String>, Vec<String>) {
+/// `PCI\VEN_8086&DEV_2FBD&SUBSYS_00000000`).
+///
+/// A function with a PCI Express capability (`pcie_type` = Device/Port Type, bits 7:4 of the PCI
+/// Express Capabilities register) also gets `PCI\CC_ccsspp&DT_t` before `PCI\CC_ccsspp` and
+/// `PCI\CC_ccss&DT_t` before `PCI\CC_ccss` among the compatible IDs, `t` one hex digit
+/// ([WDD] `install/identifiers-for-pci-devices.md` documents the places; the digit's format is
+/// that of real Windows lists: `PCI\CC_060400&DT_4`, `PCI\CC_0604&DT_4` for the VMware PCIe root
+/// port 15AD:07A0 in a Win32_PnPEntity dump, `PCI\CC_020000&DT_0`, `PCI\CC_0200&DT_0` for the
+/// vmxnet3 endpoint 15AD:07B0). The §J device 2FE1 is an uncore function without that
+/// capability, hence no `DT_` there. Hardware IDs never carry `DT_`.
+pub fn pci_express_ids(f: &PciFunction, pcie_type: Option<u8>) -> (Vec<String>, Vec<String>) {
     let ven = format!("PCI\\VEN_{:04X}", f.vendor);
     let vd = format!("{ven}&DEV_{:04X}", f.device);
     let subsys = format!("{vd}&SUBSYS_{:04X}{:04X}", f.subsys_device, f.subsys_vendor);
@@ -37,16 +51,44 @@ pub fn pci_ids(f: &PciFunction) -> (Vec<String>, Vec<String>) {
         format!("{vd}&{cc6}"),
         format!("{vd}&{cc4}"),
     ];
-    let compat = vec![
+    let mut compat = vec![
         format!("{vd}{rev}"),
         vd,
         format!("{ven}&{cc6}"),
         format!("{ven}&{cc4}"),
         ven,
-        format!("PCI\\{cc6}"),
-        format!("PCI\\{cc4}"),
     ];
+    for cc in [cc6, cc4] {
+        if let Some(t) = pcie_type {
+            compat.push(format!("PCI\\{cc}&DT_{:X}", t & 0xF));
+        }
+        compat.push(format!("PCI\\{cc}"));
+    }
     (hw, compat)
+}
+
+/// The PCI Express Device/Port Type of a function's configuration space (the sysfs `config`
+/// file): the capability list (status bit 4, pointer at 0x34) walked to the PCI Express
+/// capability (ID 0x10), bits 7:4 of the register at +2. `None` without one, or when the bytes
+/// stop first (an unprivileged read of `config` gives only the first 64 bytes).
+pub fn pcie_type(config: &[u8]) -> Option<u8> {
+    let status = u16::from_le_bytes([*config.get(6)?, *config.get(7)?]);
+    if status & 0x10 == 0 {
+        return None;
+    }
+    let mut ptr = usize::from(*config.get(0x34)? & 0xFC);
+    // At most 48 capabilities fit in the 192 bytes after the header: a loop cannot go on.
+    for _ in 0..48 {
+        if ptr < 0x40 {
+            return None;
+        }
+        let id = *config.get(ptr)?;
+        if id == 0x10 {
+            return Some(config.get(ptr + 2)? >> 4);
+        }
+        ptr = usize::from(*config.get(ptr + 1)? & 0xFC);
+    }
+    None
 }
 
 /// A USB device descriptor (plus the active configuration's interface count).
@@ -466,6 +508,92 @@ mod tests {
         );
         // Exact spelling too: Windows prints upper-case hex.
         assert_eq!(hw[0], r"PCI\VEN_8086&DEV_2FE1&SUBSYS_2FE18086&REV_02");
+    }
+
+    #[test]
+    fn pcie_functions_get_dt_compatible_ids() {
+        // A Win32_PnPEntity dump of a VMware VM (PCIe root port 15AD:07A0 rev 01, subsystem
+        // 07A0:15AD, class 060400): HardwareID `…&SUBSYS_07A015AD&REV_01`, `…&SUBSYS_07A015AD`,
+        // `…&CC_060400`, `…&CC_0604`; CompatibleID `PCI\VEN_15AD&DEV_07A0&REV_01`,
+        // `PCI\VEN_15AD&DEV_07A0`, `PCI\VEN_15AD&CC_060400`, `PCI\VEN_15AD&CC_0604`,
+        // `PCI\VEN_15AD`, `PCI\CC_060400&DT_4`, `PCI\CC_060400`, `PCI\CC_0604&DT_4`, `PCI\CC_0604`.
+        let port = PciFunction {
+            vendor: 0x15AD,
+            device: 0x07A0,
+            subsys_vendor: 0x15AD,
+            subsys_device: 0x07A0,
+            class: 0x060400,
+            revision: 0x01,
+        };
+        let (hw, compat) = pci_express_ids(&port, Some(4));
+        assert_eq!(
+            hw,
+            [
+                r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD&REV_01",
+                r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD",
+                r"PCI\VEN_15AD&DEV_07A0&CC_060400",
+                r"PCI\VEN_15AD&DEV_07A0&CC_0604",
+            ]
+        );
+        assert_eq!(
+            compat,
+            [
+                r"PCI\VEN_15AD&DEV_07A0&REV_01",
+                r"PCI\VEN_15AD&DEV_07A0",
+                r"PCI\VEN_15AD&CC_060400",
+                r"PCI\VEN_15AD&CC_0604",
+                r"PCI\VEN_15AD",
+                r"PCI\CC_060400&DT_4",
+                r"PCI\CC_060400",
+                r"PCI\CC_0604&DT_4",
+                r"PCI\CC_0604",
+            ]
+        );
+        // The vmxnet3 endpoint 15AD:07B0 rev 01 (class 020000), compatible IDs as a script copied
+        // them from Windows: `…&DT_0` for a PCI Express endpoint (type 0).
+        let nic = PciFunction {
+            device: 0x07B0,
+            subsys_device: 0x07B0,
+            class: 0x020000,
+            ..port
+        };
+        let (_, compat) = pci_express_ids(&nic, Some(0));
+        assert_eq!(
+            compat[5..],
+            [
+                r"PCI\CC_020000&DT_0",
+                r"PCI\CC_020000",
+                r"PCI\CC_0200&DT_0",
+                r"PCI\CC_0200",
+            ]
+        );
+        assert_eq!(pci_ids(&nic).1.len(), 7, "no PCIe capability, no DT_");
+    }
+
+    #[test]
+    fn pcie_type_comes_from_the_capability_list() {
+        // Header with the capability-list status bit, pointer 0x40: a power-management
+        // capability (ID 01) linking to the PCI Express one (ID 10) at 0x60, register 0x0042
+        // (version 2, type 4 = root port).
+        let mut cfg = vec![0u8; 256];
+        cfg[6] = 0x10;
+        cfg[0x34] = 0x40;
+        cfg[0x40] = 0x01;
+        cfg[0x41] = 0x60;
+        cfg[0x60] = 0x10;
+        cfg[0x61] = 0x00;
+        cfg[0x62] = 0x42;
+        assert_eq!(pcie_type(&cfg), Some(4));
+        // The 64 bytes an unprivileged read gives, no status bit, a loop: no type, no panic.
+        assert_eq!(pcie_type(&cfg[..64]), None);
+        let mut plain = cfg.clone();
+        plain[6] = 0;
+        assert_eq!(pcie_type(&plain), None);
+        let mut looped = cfg.clone();
+        looped[0x41] = 0x40;
+        looped[0x40] = 0x05;
+        assert_eq!(pcie_type(&looped), None);
+        assert_eq!(pcie_type(&[]), None);
     }
 
     #[test]

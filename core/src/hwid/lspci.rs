@@ -6,9 +6,11 @@
 //!   `SDevice … [dddd]`, optional `Rev` and `ProgIf` (both hex, 00 when absent).
 //! - `lspci -vvnn` (or `-nnv`, `-nn`): a header line per device
 //!   `00:02.0 VGA compatible controller [0300]: Intel Corporation … [8086:0106] (rev 09) (prog-if 00 [VGA controller])`
-//!   followed by indented lines, of which `Subsystem: … [1043:844d]` is used.
+//!   followed by indented lines, of which `Subsystem: … [1043:844d]` is used, and (with `-v`)
+//!   `Capabilities: [xx] Express (v2) Root Port (Slot+), MSI 00`, whose port-type words
+//!   (pciutils `ls-caps.c` `cap_express`) give the PCI Express Device/Port Type of the `DT_` IDs.
 //!
-//! Both yield the PCI ladder of [`super::ladder::pci_ids`]. A device without subsystem IDs gets
+//! Both yield the PCI ladder of [`super::ladder::pci_express_ids`]. A device without subsystem IDs gets
 //! `SUBSYS_00000000`, as Windows reports it.
 
 use std::path::Path;
@@ -36,8 +38,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, HwidError> {
     } else {
         parse_verbose(text, &mut inv)
     };
-    for (slot, f, desc) in records {
-        let mut d = Device::pci(&f, &slot);
+    for (slot, f, desc, pcie) in records {
+        let mut d = Device::pci_express(&f, pcie, &slot);
         d.description = desc;
         d.location = Some(slot);
         inv.devices.push(d);
@@ -60,7 +62,45 @@ fn name_part(s: &str) -> &str {
     s.rfind(" [").map_or(s, |i| &s[..i]).trim()
 }
 
-type Record = (String, PciFunction, Option<String>);
+/// Slot, function, description, PCI Express Device/Port Type.
+type Record = (String, PciFunction, Option<String>, Option<u8>);
+
+/// The Device/Port Type named by an lspci `Express` capability line (the text after
+/// `Express `): pciutils `ls-caps.c` prints `(vN) ` then one of these names (older releases
+/// `PCI/PCI-X Bridge` for type 7), or `Unknown type N`.
+fn express_type(text: &str) -> Option<u8> {
+    let t = text.trim_start();
+    let t = match t.strip_prefix("(v") {
+        Some(rest) => rest.split_once(") ")?.1,
+        None => t,
+    };
+    const NAMES: [(&str, u8); 10] = [
+        ("Endpoint", 0),
+        ("Legacy Endpoint", 1),
+        ("Root Port", 4),
+        ("Upstream Port", 5),
+        ("Downstream Port", 6),
+        ("PCI-Express to PCI/PCI-X Bridge", 7),
+        ("PCI/PCI-X Bridge", 7),
+        ("PCI/PCI-X to PCI-Express Bridge", 8),
+        ("Root Complex Integrated Endpoint", 9),
+        ("Root Complex Event Collector", 10),
+    ];
+    if let Some(n) = t.strip_prefix("Unknown type ") {
+        let n: String = n.chars().take_while(char::is_ascii_digit).collect();
+        return n.parse().ok().filter(|n| *n < 16);
+    }
+    // The longest name that starts the text ("Endpoint" is a prefix of nothing else here,
+    // but "PCI/PCI-X Bridge" must not shadow "PCI/PCI-X to PCI-Express Bridge").
+    NAMES
+        .iter()
+        .filter(|(name, _)| {
+            t.strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([',', ' ']))
+        })
+        .max_by_key(|(name, _)| name.len())
+        .map(|&(_, ty)| ty)
+}
 
 fn parse_vmm(text: &str, path: &Path) -> Result<Vec<Record>, HwidError> {
     let mut out = Vec::new();
@@ -130,6 +170,7 @@ fn parse_vmm(text: &str, path: &Path) -> Result<Vec<Record>, HwidError> {
                 revision: rev as u8,
             },
             desc,
+            None,
         ));
         cur.clear();
         Ok(())
@@ -165,6 +206,12 @@ fn parse_verbose(text: &str, inv: &mut Inventory) -> Vec<Record> {
             {
                 last.1.subsys_vendor = sv;
                 last.1.subsys_device = sd;
+            }
+            if let (Some(rest), Some(last)) = (t.strip_prefix("Capabilities: ["), out.last_mut())
+                && let Some((_, cap)) = rest.split_once("] ")
+                && let Some(kind) = cap.strip_prefix("Express ")
+            {
+                last.3 = express_type(kind);
             }
             continue;
         }
@@ -213,6 +260,7 @@ fn parse_verbose(text: &str, inv: &mut Inventory) -> Vec<Record> {
                 revision: rev,
             },
             desc,
+            None,
         ));
     }
     out
@@ -263,6 +311,53 @@ mod tests {
         assert_eq!(
             inv.devices[1].hardware_ids[0],
             r"PCI\VEN_1002&DEV_731F&SUBSYS_E4111DA2&REV_C1"
+        );
+    }
+
+    #[test]
+    fn express_capability_lines_give_the_dt_ids() {
+        // `lspci -vvnn` prints the PCI Express capability as pciutils ls-caps.c cap_express
+        // does (lines written in that format for the two VMware devices of the Windows lists);
+        // the root port then gets `PCI\CC_060400&DT_4` / `PCI\CC_0604&DT_4` as in the
+        // Windows list of the VMware root port 15AD:07A0 (ladder::pci_express_ids).
+        let text = "00:15.0 PCI bridge [0604]: VMware PCI Express Root Port [15ad:07a0] (rev 01) (prog-if 00 [Normal decode])\n\tSubsystem: VMware PCI Express Root Port [15ad:07a0]\n\tCapabilities: [40] Subsystem: VMware PCI Express Root Port [15ad:07a0]\n\tCapabilities: [48] Power Management version 3\n\tCapabilities: [8c] Express (v2) Root Port (Slot+), MSI 00\n\n0b:00.0 Ethernet controller [0200]: VMware VMXNET3 Ethernet Controller [15ad:07b0] (rev 01)\n\tSubsystem: VMware VMXNET3 Ethernet Controller [15ad:07b0]\n\tCapabilities: [48] Express (v2) Endpoint, MSI 00\n";
+        let inv = parse(text, Path::new("x")).expect("parses");
+        let port = &inv.devices[0];
+        assert_eq!(
+            port.hardware_ids[0],
+            r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD&REV_01"
+        );
+        assert_eq!(
+            port.compatible_ids[5..],
+            [
+                r"PCI\CC_060400&DT_4",
+                r"PCI\CC_060400",
+                r"PCI\CC_0604&DT_4",
+                r"PCI\CC_0604"
+            ]
+        );
+        assert_eq!(inv.devices[1].compatible_ids[5], r"PCI\CC_020000&DT_0");
+        // Every name of cap_express, and the unknown form.
+        for (line, ty) in [
+            ("(v1) Legacy Endpoint, MSI 00", 1),
+            ("(v2) Upstream Port, MSI 00", 5),
+            ("(v2) Downstream Port (Slot-), MSI 00", 6),
+            ("(v1) PCI-Express to PCI/PCI-X Bridge, MSI 00", 7),
+            ("PCI/PCI-X Bridge, MSI 00", 7),
+            ("(v2) PCI/PCI-X to PCI-Express Bridge, MSI 00", 8),
+            ("(v2) Root Complex Integrated Endpoint, MSI 00", 9),
+            ("(v2) Root Complex Event Collector, MSI 00", 10),
+            ("(v2) Unknown type 11, MSI 00", 11),
+        ] {
+            assert_eq!(express_type(line), Some(ty), "{line}");
+        }
+        assert_eq!(express_type("(v2) Something else"), None);
+        // Without -v there is no capability line, hence no DT_ (7 compatible IDs).
+        assert_eq!(
+            parse(VVNN, Path::new("x")).expect("parses").devices[0]
+                .compatible_ids
+                .len(),
+            7
         );
     }
 

@@ -104,7 +104,13 @@ impl Device {
     /// [`ladder::pci_ids`], instance ID `<first HW ID>\<suffix>`, the class code, and the
     /// boot-critical flag of its class.
     pub fn pci(f: &ladder::PciFunction, suffix: &str) -> Device {
-        let (hw, compat) = ladder::pci_ids(f);
+        Device::pci_express(f, None, suffix)
+    }
+
+    /// [`Device::pci`] for a function with a PCI Express capability of Device/Port Type
+    /// `pcie_type` ([`ladder::pci_express_ids`]).
+    pub fn pci_express(f: &ladder::PciFunction, pcie_type: Option<u8>, suffix: &str) -> Device {
+        let (hw, compat) = ladder::pci_express_ids(f, pcie_type);
         let mut d = Device::new(format!("{}\\{suffix}", hw[0]), hw, compat);
         d.class_code = Some(f.class);
         d.boot_critical = pci_class_is_boot_critical(f.class);

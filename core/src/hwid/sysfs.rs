@@ -5,7 +5,7 @@
 //!
 //! | bus | directory | files |
 //! |---|---|---|
-//! | PCI | `bus/pci/devices/<DDDD:BB:DD.F>/` | `vendor`, `device`, `subsystem_vendor`, `subsystem_device` (`0x%04x`), `class` (`0x%06x`), `revision` (`0x%02x`) |
+//! | PCI | `bus/pci/devices/<DDDD:BB:DD.F>/` | `vendor`, `device`, `subsystem_vendor`, `subsystem_device` (`0x%04x`), `class` (`0x%06x`), `revision` (`0x%02x`); optional `config` (binary configuration space, for the PCI Express Device/Port Type of the `DT_` IDs — only root reads past byte 64) |
 //! | USB device | `bus/usb/devices/<bus>-<port…>/` | `idVendor`, `idProduct`, `bcdDevice` (`%04x`), `bDeviceClass`, `bDeviceSubClass`, `bDeviceProtocol` (`%02x`), `bNumConfigurations` (`%d`), `descriptors` (raw, for Interface Association Descriptors) |
 //! | USB interface | `bus/usb/devices/<dev>:<cfg>.<n>/` | `bInterfaceNumber`, `bInterfaceClass`, `bInterfaceSubClass`, `bInterfaceProtocol` (`%02x`) |
 //! | HD Audio | `bus/hdaudio/devices/hdaudioC<c>D<a>/` | `type`, `vendor_id`, `subsystem_id`, `revision_id` (`0x%x`); the controller is the parent directory of the device's real path (its `vendor`, `device`) |
@@ -133,7 +133,18 @@ fn pci(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
         let Some(f) = pci_function(&dir, inv)? else {
             continue;
         };
-        let mut d = Device::pci(&f, &name);
+        // `config` (binary; complete only when read by root) gives the PCI Express type.
+        let pcie = match fs_err::read(dir.join("config")) {
+            Ok(bytes) => ladder::pcie_type(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(HwidError::Io {
+                    path: dir.join("config"),
+                    source,
+                });
+            }
+        };
+        let mut d = Device::pci_express(&f, pcie, &name);
         d.location = Some(name);
         inv.devices.push(d);
     }
@@ -449,6 +460,8 @@ mod tests {
         let host = find(&inv, &hw[0]);
         assert_eq!(host.hardware_ids, hw);
         assert_eq!(host.compatible_ids, compat);
+        // The recorded `config` files (read as root) have no PCI Express capability on this VM,
+        // so no `DT_` IDs (identifiers-for-pci-devices.md: "PCIe only").
         let (hw, compat) = pci_ladder("1AF4", "1041", "10411AF4", "01", "020000");
         let net = find(&inv, &hw[0]);
         assert_eq!(net.hardware_ids, hw);
@@ -883,6 +896,55 @@ mod tests {
             inv.warnings
         );
     }
+    #[test]
+    fn pcie_config_space_adds_the_dt_ids() {
+        // A PCI Express root port laid out as sysfs shows it, the VMware port 15AD:07A0 of a
+        // Win32_PnPEntity dump whose CompatibleID list carries `PCI\CC_060400&DT_4` and
+        // `PCI\CC_0604&DT_4` (ladder::pci_express_ids cites it): `config` with the capability
+        // list bit, pointer 0x40 → PCI Express capability, Capabilities register 0x0042.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dev = dir.path().join("bus/pci/devices/0000:00:15.0");
+        fs_err::create_dir_all(&dev).expect("mkdir");
+        for (n, v) in [
+            ("vendor", "0x15ad"),
+            ("device", "0x07a0"),
+            ("subsystem_vendor", "0x15ad"),
+            ("subsystem_device", "0x07a0"),
+            ("class", "0x060400"),
+            ("revision", "0x01"),
+        ] {
+            fs_err::write(dev.join(n), format!("{v}\n")).expect("write");
+        }
+        let mut cfg = vec![0u8; 256];
+        cfg[6] = 0x10;
+        cfg[0x34] = 0x40;
+        cfg[0x40] = 0x10;
+        cfg[0x42] = 0x42;
+        fs_err::write(dev.join("config"), &cfg).expect("write");
+        let inv = scan(dir.path()).expect("scans");
+        let (hw, compat) = ladder_of(&inv, r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD&REV_01");
+        assert_eq!(hw.len(), 4, "no DT_ among the hardware IDs");
+        same(
+            compat,
+            &[
+                r"PCI\VEN_15AD&DEV_07A0&REV_01",
+                r"PCI\VEN_15AD&DEV_07A0",
+                r"PCI\VEN_15AD&CC_060400",
+                r"PCI\VEN_15AD&CC_0604",
+                r"PCI\VEN_15AD",
+                r"PCI\CC_060400&DT_4",
+                r"PCI\CC_060400",
+                r"PCI\CC_0604&DT_4",
+                r"PCI\CC_0604",
+            ],
+        );
+        // What an unprivileged read of `config` gives (64 bytes): no type, the 7-ID ladder.
+        fs_err::write(dev.join("config"), &cfg[..64]).expect("write");
+        let inv = scan(dir.path()).expect("scans");
+        let (_, compat) = ladder_of(&inv, r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD&REV_01");
+        assert_eq!(compat.len(), 7);
+    }
+
     #[test]
     fn a_directory_that_is_not_sysfs_is_an_error_with_a_hint() {
         let dir = tempfile::tempdir().expect("tempdir");
