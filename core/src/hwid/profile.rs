@@ -12,7 +12,9 @@
 //! boot_critical = true                     # optional; PCI base class 01 implies it
 //! location = "00:04.0"                     # optional
 //! pci = { vendor = 0x1af4, device = 0x1004, subsys_vendor = 0x1af4, subsys_device = 0x0008,
-//!         class = 0x010000, revision = 0x00 }
+//!         class = 0x010000, revision = 0x00,
+//!         pcie_type = 0 }   # optional: PCI Express Device/Port Type (0 endpoint, 4 root port, …),
+//!                           # adds the `PCI\CC_…&DT_t` compatible IDs; absent = no PCIe capability
 //!
 //! [[device]]                               # a composite USB device: the parent and one
 //! usb = { vendor = 0x04f2, product = 0xb5d8, bcd_device = 0x0017,     # child per interface
@@ -153,6 +155,8 @@ struct PciEntry {
     class: Num,
     #[serde(default)]
     revision: Option<Num>,
+    #[serde(default)]
+    pcie_type: Option<Num>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,7 +289,8 @@ pub fn parse_for(
                 class: (p.class.get() & 0xFF_FFFF) as u32,
                 revision: opt(p.revision) as u8,
             };
-            inv.devices.push(Device::pci(&f, &tag));
+            let pcie = p.pcie_type.map(|t| (t.get() & 0xF) as u8);
+            inv.devices.push(Device::pci_express(&f, pcie, &tag));
         } else if let Some(u) = &e.usb {
             let dev = UsbDevice {
                 vendor: u.vendor.get() as u16,
@@ -418,6 +423,15 @@ boot_critical = true
         assert_eq!(inv.devices[4].compatible_ids, [r"ACPI\PNP030B", "*PNP030B"]);
         assert_eq!(inv.devices[5].instance_id, r"ROOT\FOO\0000");
         assert!(inv.devices[5].boot_critical);
+    }
+
+    #[test]
+    fn pcie_type_adds_the_dt_ids() {
+        // The VMware PCIe root port 15AD:07A0 of ladder::pci_express_ids' Windows list.
+        let text = "[[device]]\npci = { vendor = 0x15ad, device = 0x07a0, subsys_vendor = 0x15ad, subsys_device = 0x07a0, class = 0x060400, revision = 1, pcie_type = 4 }\n";
+        let inv = parse(text, false, Path::new("p.toml")).expect("parses");
+        assert_eq!(inv.devices[0].compatible_ids[5], r"PCI\CC_060400&DT_4");
+        assert_eq!(inv.devices[0].compatible_ids[7], r"PCI\CC_0604&DT_4");
     }
 
     #[test]

@@ -524,6 +524,8 @@ mod tests {
         // subsystem device followed by the subsystem vendor.
         let (hw, compat) = pci_ladder("8086", "15A2", "222617AA", "03", "020000");
         assert_eq!(ladder_of(&inv, &hw[0]), (&hw[..], &compat[..]));
+        // The probe was unprivileged (`Capabilities: <access denied>`), so the tree has no
+        // `config` and these PCI Express functions get no `DT_` IDs here (README).
         // A root port prints no Subsystem line: SUBSYS_00000000 (§J devcon capture
         // PCI\VEN_8086&DEV_2FBD&SUBSYS_00000000); `(rev e3)` is REV_E3 in upper case.
         let (hw, compat) = pci_ladder("8086", "9C9A", "00000000", "E3", "060400");
