@@ -155,7 +155,8 @@ struct Lexer<'t> {
     /// The line being built, if it has a field yet: its key and where its fields start.
     line: Option<(Option<Range<usize>>, usize)>,
     sections: Vec<Section>,
-    index: NameMap<CaseKey<'static>, usize>,
+    /// Section names (borrowed from the text when the name is one piece of it) → index.
+    index: NameMap<CaseKey<'t>, usize>,
     diagnostics: Vec<Diagnostic>,
     open_error: Option<OpenError>,
     broken_line: Option<u32>,
@@ -296,7 +297,7 @@ fn unicode_space_len(t: &str, i: usize) -> usize {
     }
 }
 
-impl Lexer<'_> {
+impl<'t> Lexer<'t> {
     #[inline]
     fn is_eol(&self, p: usize) -> bool {
         p >= self.bytes.len() || self.bytes[p] == b'\n'
@@ -515,7 +516,9 @@ impl Lexer<'_> {
         }
     }
 
-    fn add_section(&mut self, name: &str) {
+    /// Opens section `name`, which is a piece of the text when `borrowed` is given (then the
+    /// index keeps a reference instead of a copy of it).
+    fn add_section(&mut self, name: &str, borrowed: Option<&'t str>) {
         let units = if name.is_ascii() {
             name.len()
         } else {
@@ -528,10 +531,11 @@ impl Lexer<'_> {
         }
         // One hash per header: a repeated section (rare) costs an unused key instead.
         let next = self.sections.len();
-        let idx = *self
-            .index
-            .entry(CaseKey::new(name).into_owned())
-            .or_insert(next);
+        let key = match borrowed {
+            Some(b) => CaseKey::new(b),
+            None => CaseKey::new(name).into_owned(),
+        };
+        let idx = *self.index.entry(key).or_insert(next);
         if idx == next {
             self.sections.push(Section {
                 name: name.to_owned(),
@@ -619,19 +623,23 @@ impl Lexer<'_> {
         Some(p)
     }
 
-    /// Opens the section named by the current token (as `trim` leaves it), without the field
+    /// Opens the section named by the current token (as `trim`, which may only cut the end of
+    /// it, leaves it), without the field
     /// truncation diagnostic (section names have their own limit); the token is dropped.
     fn section_from_token(&mut self, trim: impl Fn(&str) -> &str) {
         self.token_units = None;
         self.token_truncated = false;
         if let Some(d) = self.direct.take() {
-            let text = self.text;
-            self.add_section(trim(text.get(d).unwrap_or_default()));
+            let text: &'t str = self.text;
+            // `trim` only trims the end, so the name is the first bytes of the token.
+            let len = trim(text.get(d.clone()).unwrap_or_default()).len();
+            let name = text.get(d.start..d.start + len).unwrap_or_default();
+            self.add_section(name, Some(name));
             return;
         }
         let extra = std::mem::take(&mut self.out.extra);
         let name = trim(extra.get(self.token_start..).unwrap_or_default());
-        self.add_section(name);
+        self.add_section(name, None);
         self.out.extra = extra;
         self.out.extra.truncate(self.token_start);
     }
