@@ -6,6 +6,7 @@ mod image;
 mod inf;
 mod inf_oracle;
 mod inject;
+mod inject_plugins;
 mod matching;
 mod plugin;
 mod plugin_sdk;

@@ -6,14 +6,18 @@
 //! the INF does not list is skipped (logged), so one configuration serves every package of the
 //! vendor.
 //!
+//! An alias may also set registry values the new line needs (`add-registry`: written by infuse
+//! as an AddReg line of the package's DDInstall `.HW` sections, so under the device's key):
+//!
 //! ```toml
 //! [[config.alias]]
 //! like = 'PCI\VEN_8086&DEV_15B8&SUBSYS_86721043'
 //! ids = ['PCI\VEN_8086&DEV_15B8&SUBSYS_87001043']
+//! registry = [{ subkey = 'Parameters', name = 'SkuFlags', dword = 8 }]
 //! ```
 
 use infuse_sdk::inf::model::Model;
-use infuse_sdk::{Context, Hook, PackageView, Plugin, ReasonedEdit, Result, Target};
+use infuse_sdk::{Context, Hook, PackageView, Plugin, ReasonedEdit, RegistryData, Result, Target};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -28,6 +32,19 @@ struct Config {
 struct Alias {
     like: String,
     ids: Vec<String>,
+    #[serde(default)]
+    registry: Vec<Value>,
+}
+
+/// A registry value under the device's key: `dword` or `string`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Value {
+    #[serde(default)]
+    subkey: String,
+    name: String,
+    dword: Option<u32>,
+    string: Option<String>,
 }
 
 pub struct HwidAlias;
@@ -69,6 +86,24 @@ impl Plugin for HwidAlias {
                 new.iter().map(|s| s.as_str()),
                 format!("new hardware line: same driver as {}", alias.like),
             ));
+            for v in &alias.registry {
+                let data = match (&v.dword, &v.string) {
+                    (Some(n), None) => RegistryData::Dword(*n),
+                    (None, Some(s)) => RegistryData::String(s.clone()),
+                    _ => {
+                        return Err(infuse_sdk::Error::msg(format!(
+                            "plugin.toml [config.alias] registry `{}`: give exactly one of dword, string",
+                            v.name
+                        )));
+                    }
+                };
+                edits.push(ReasonedEdit::add_registry(
+                    v.subkey.clone(),
+                    v.name.clone(),
+                    data,
+                    format!("the new hardware line {} needs it", alias.ids.join(", ")),
+                ));
+            }
         }
         Ok(edits)
     }
