@@ -315,13 +315,24 @@ fn verify_is_clean_on_consistent_images_and_names_each_disagreement() {
         ("orphan-repository", "stray.inf_amd64_0123456789abcdef"),
         ("orphan-inf", "oem7.inf"),
         ("repository-inf-missing", pkg.as_str()),
+        // §1.7: the boot-critical package's file outside the store is in PnpLockdownFiles.
+        (
+            "lockdown-file-missing",
+            "%SystemRoot%/System32/drivers/vstor.sys",
+        ),
     ] {
         assert!(
             f.contains(&(want.0.to_owned(), want.1.to_owned())),
             "{want:?} not in {f:?}"
         );
     }
-    assert_eq!(f.len(), 5, "{f:?}");
+    assert_eq!(f.len(), 6, "{f:?}");
+    // The DRIVERS record and its SYSTEM mirror (§1.4) both lack the INF: one finding.
+    assert_eq!(
+        finding(&v, "inf-missing")["place"],
+        "DRIVERS, SYSTEM",
+        "{v}"
+    );
 
     // OemInfMap out of step with DriverInfFiles (§1.3), and a DeviceIds value naming an INF
     // the database does not hold.
@@ -671,4 +682,340 @@ fn errors_name_what_is_missing() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "clap usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--os"));
+}
+
+/// A boot-critical storage package of our own for injection (boot-start associated service:
+/// reflected, §1.2), with its payload.
+const RSTOR_INF: &str = r#"[Version]
+Signature="$WINDOWS NT$"
+Class=SCSIAdapter
+ClassGuid={4D36E97B-E325-11CE-BFC1-08002BE10318}
+Provider=%Vendor%
+DriverVer=03/01/2025,1.2.3.4
+CatalogFile=rstor.cat
+PnpLockdown=1
+
+[SourceDisksNames]
+1 = %Disk%,,,""
+
+[SourceDisksFiles]
+rstor.sys = 1,,
+
+[DestinationDirs]
+DefaultDestDir = 12
+
+[Manufacturer]
+%Vendor% = Models,NTamd64
+
+[Models.NTamd64]
+%Dev.Desc% = rstor_inst, PCI\VEN_1234&DEV_5678&SUBSYS_00011234, PCI\VEN_1234&DEV_5678
+
+[rstor_inst]
+CopyFiles = rstor_files
+
+[rstor_files]
+rstor.sys,,,2
+
+[rstor_inst.Services]
+AddService = rstor, 0x00000002, rstor_svc
+
+[rstor_svc]
+ServiceType = 1
+StartType = 0
+ErrorControl = 1
+ServiceBinary = %12%\rstor.sys
+LoadOrderGroup = SCSI miniport
+
+[Strings]
+Vendor = "Infuse Verify"
+Disk = "Infuse verify disk"
+Dev.Desc = "Infuse verify controller"
+"#;
+
+fn rstor(dir: &Path) -> PathBuf {
+    let pkg = dir.join("rstor");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(pkg.join("rstor.inf"), RSTOR_INF).expect("write");
+    std::fs::write(pkg.join("rstor.sys"), b"rstor payload").expect("write");
+    std::fs::write(pkg.join("rstor.cat"), b"rstor catalog").expect("write");
+    pkg
+}
+
+fn inject_pkg(img: &Path, pkg: &Path, fault: Option<u32>) -> Output {
+    let mut cmd = infuse();
+    if let Some(k) = fault {
+        cmd.env("INFUSE_FAULT_AT", k.to_string());
+    }
+    cmd.args(["inject", "--image"])
+        .arg(img)
+        .arg("--package")
+        .arg(pkg)
+        .output()
+        .expect("run infuse inject")
+}
+
+fn finding<'a>(v: &'a Value, kind: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {v}"))
+}
+
+/// windows-driver-internals.md §1.5: a package's `Descriptors` hold one key per hardware and
+/// compatible ID of its Models lines and `DeviceIds` one value per ID, both ways;
+/// `DeviceIds\{class guid}` associates it with the setup class of its `Version` blob. §1.7:
+/// PnpLockdownFiles entries name files the package installed outside the store. §1.4: the
+/// SYSTEM mirror of a boot-critical package repeats the DRIVERS record, so what both show is one
+/// finding naming both places.
+#[test]
+fn verify_names_each_broken_record_once_with_its_key_path() {
+    let dir = built(Release::Win11, |b| {
+        b.sample_inbox().package(oem_storage("oem0.inf"))
+    });
+    let root = dir.path();
+    // The builder's image is consistent, mirror and PnpLockdownFiles included.
+    let v = json(&["image", "verify"], root);
+    assert_eq!(v["findings"], serde_json::json!([]), "{v}");
+    let config = root.join("Windows/System32/config");
+    let sys = config.join("SYSTEM");
+    assert!(
+        oracle("hivexget")
+            .arg(&sys)
+            .arg(r"\DriverDatabase\DriverInfFiles\oem0.inf")
+            .arg("Active")
+            .output()
+            .expect("hivexget")
+            .status
+            .success(),
+        "the boot-critical oem0.inf is mirrored in SYSTEM"
+    );
+    let db = r"HKEY_LOCAL_MACHINE\DRIVERS\DriverDatabase";
+    let reg = root.join("break.reg");
+    std::fs::write(
+        &reg,
+        format!(
+            "Windows Registry Editor Version 5.00\n\n\
+             [-{db}\\DeviceIds\\PCI\\VEN_1AF4&DEV_1004]\n\n\
+             [{db}\\DeviceIds\\PCI\\VEN_9999&DEV_0001]\n\"oem0.inf\"=hex(3):01,ff,00,00\n\n\
+             [-{db}\\DeviceIds\\{{4d36e97b-e325-11ce-bfc1-08002be10318}}]\n\n\
+             [{db}\\DeviceIds\\{{4d36e972-e325-11ce-bfc1-08002be10318}}]\n\"oem0.inf\"=hex(0):\n"
+        ),
+    )
+    .expect("write");
+    merge(&config.join("DRIVERS"), r"HKEY_LOCAL_MACHINE\DRIVERS", &reg);
+    let lock =
+        r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\PnpLockdownFiles";
+    std::fs::write(
+        &reg,
+        format!(
+            "Windows Registry Editor Version 5.00\n\n\
+             [{lock}\\%SystemRoot%/System32/drivers/gone.sys]\n\"Class\"=dword:00000004\n\"Owners\"=hex(7):{}\n",
+            infuse_tests::image::hex_list(&infuse_tests::image::multi_sz(&["oem9.inf"]))
+        ),
+    )
+    .expect("write");
+    merge(
+        &config.join("SOFTWARE"),
+        r"HKEY_LOCAL_MACHINE\SOFTWARE",
+        &reg,
+    );
+    std::fs::remove_file(root.join("Windows/System32/drivers/vstor.sys")).expect("rm");
+
+    let out = run(&["image", "verify", "--json"], root);
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut f = findings(&v);
+    f.sort();
+    let gone = "%SystemRoot%/System32/drivers/gone.sys";
+    let vstor = "%SystemRoot%/System32/drivers/vstor.sys";
+    let mut want: Vec<(String, String)> = [
+        ("class-guid-mismatch", "oem0.inf"),
+        ("class-guid-missing", "oem0.inf"),
+        ("descriptor-without-device-id", "oem0.inf"),
+        ("device-id-without-descriptor", "oem0.inf"),
+        ("lockdown-file-missing", gone),
+        ("lockdown-file-missing", vstor),
+        ("lockdown-owner-unknown", gone),
+        ("service-binary-missing", "oem0.inf"),
+    ]
+    .iter()
+    .map(|(k, s)| ((*k).to_owned(), (*s).to_owned()))
+    .collect();
+    want.sort();
+    assert_eq!(f, want, "{v}");
+    let pkg = oem_storage("oem0.inf").package_id(Arch::Amd64);
+    let msg = |kind: &str| {
+        finding(&v, kind)["message"]
+            .as_str()
+            .expect("msg")
+            .to_owned()
+    };
+    assert_eq!(
+        msg("descriptor-without-device-id"),
+        format!(
+            r"DriverDatabase\DriverPackages\{pkg}\Descriptors\PCI\VEN_1AF4&DEV_1004 has no DriverDatabase\DeviceIds\PCI\VEN_1AF4&DEV_1004\oem0.inf value"
+        )
+    );
+    assert!(
+        msg("device-id-without-descriptor")
+            .starts_with(r"DriverDatabase\DeviceIds\PCI\VEN_9999&DEV_0001\oem0.inf has no"),
+        "{v}"
+    );
+    assert!(
+        msg("class-guid-mismatch").contains("{4d36e972-e325-11ce-bfc1-08002be10318}")
+            && msg("class-guid-mismatch").contains("{4d36e97b-e325-11ce-bfc1-08002be10318}"),
+        "{v}"
+    );
+    assert!(msg("lockdown-owner-unknown").contains("oem9.inf"), "{v}");
+    // These are DRIVERS-only breaks; the missing binary shows in DRIVERS and in the SYSTEM mirror:
+    // one finding naming both.
+    assert_eq!(
+        finding(&v, "descriptor-without-device-id")["place"],
+        "DRIVERS"
+    );
+    let svc = finding(&v, "service-binary-missing");
+    assert_eq!(svc["place"], "DRIVERS, SYSTEM", "{v}");
+    assert!(
+        svc["message"]
+            .as_str()
+            .expect("msg")
+            .contains("SYSTEM\\DriverDatabase mirror"),
+        "{v}"
+    );
+
+    // A DeviceIds value of a published INF whose Active package DriverPackages lacks.
+    std::fs::write(
+        &reg,
+        format!("Windows Registry Editor Version 5.00\n\n[-{db}\\DriverPackages\\{pkg}]\n"),
+    )
+    .expect("write");
+    merge(&config.join("DRIVERS"), r"HKEY_LOCAL_MACHINE\DRIVERS", &reg);
+    let v = json(&["image", "verify"], root);
+    let m = finding(&v, "device-id-package-missing")["message"]
+        .as_str()
+        .expect("msg")
+        .to_owned();
+    assert!(
+        m.starts_with(r"DriverDatabase\DeviceIds\") && m.contains(&pkg),
+        "{m}"
+    );
+}
+
+/// An interrupted commit (the real binary aborted after its journal, the commit point, was
+/// published) is a finding with the way out; the next command that takes the lock finishes it.
+#[test]
+fn verify_reports_a_pending_journal() {
+    let dir = built(Release::Win10, ImageBuilder::sample_inbox);
+    let root = dir.path();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pkg = rstor(tmp.path());
+    let journal = root.join(".infuse-txn/journal");
+    let mut k = 1;
+    while !journal.exists() {
+        assert!(k < 200, "no step leaves a journal");
+        let out = inject_pkg(root, &pkg, Some(k));
+        assert!(!out.status.success(), "the commit finished before step {k}");
+        k += 1;
+    }
+    let out = run(&["image", "verify", "--json"], root);
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let f = finding(&v, "pending-journal");
+    assert_eq!(f["subject"], ".infuse-txn/journal");
+    assert!(
+        f["hint"]
+            .as_str()
+            .expect("hint")
+            .contains("takes the image lock"),
+        "{v}"
+    );
+    // `infuse inject` takes the lock, finishes the commit; verify is clean again.
+    let out = inject_pkg(root, &pkg, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["image", "verify"], root);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Windows 7 has no DriverDatabase (§1.4): `image drivers` lists the published oem*.inf from the
+/// INFs and their FileRepository folders, and verify checks the CriticalDeviceDatabase entries of
+/// a boot-critical package against its service (§1.6: `<id with # for \>` {Service, ClassGUID}).
+#[test]
+fn win7_drivers_lists_oem_infs_and_verify_checks_the_cddb() {
+    let dir = built(Release::Win7, |b| b);
+    let root = dir.path();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = inject_pkg(root, &rstor(tmp.path()), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&["image", "drivers"], root);
+    let d = &v["drivers"][0];
+    assert_eq!(d["published_name"], "oem0.inf", "{v}");
+    assert_eq!(d["original_name"], "rstor.inf");
+    assert_eq!(d["provider"], "Infuse Verify");
+    assert_eq!(d["class_name"], "SCSIAdapter");
+    assert_eq!(d["class_guid"], "{4D36E97B-E325-11CE-BFC1-08002BE10318}");
+    assert_eq!(d["version"], "1.2.3.4");
+    assert_eq!(d["date"], "03/01/2025");
+    assert_eq!(d["boot_critical"], true);
+    assert!(
+        d["package"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("rstor.inf_amd64_")),
+        "{v}"
+    );
+    let out = run(&["image", "verify"], root);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let cddb = r"HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\CriticalDeviceDatabase";
+    let reg = tmp.path().join("break.reg");
+    std::fs::write(
+        &reg,
+        format!(
+            "Windows Registry Editor Version 5.00\n\n\
+             [-{cddb}\\PCI#VEN_1234&DEV_5678]\n\n\
+             [{cddb}\\PCI#VEN_4321&DEV_0001]\n\"Service\"=str(1):\"nosuchsvc\"\n"
+        ),
+    )
+    .expect("write");
+    let sys = root.join("Windows/System32/config/SYSTEM");
+    merge(&sys, r"HKEY_LOCAL_MACHINE\SYSTEM", &reg);
+    let v = json(&["image", "verify"], root);
+    let mut f = findings(&v);
+    f.sort();
+    assert_eq!(
+        f,
+        [
+            ("cddb-missing".to_owned(), "oem0.inf".to_owned()),
+            (
+                "cddb-service-missing".to_owned(),
+                "PCI#VEN_4321&DEV_0001".to_owned()
+            )
+        ],
+        "{v}"
+    );
+    assert!(
+        finding(&v, "cddb-missing")["message"]
+            .as_str()
+            .expect("msg")
+            .contains(r"Control\CriticalDeviceDatabase\PCI#VEN_1234&DEV_5678"),
+        "{v}"
+    );
 }

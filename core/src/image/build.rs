@@ -540,8 +540,6 @@ impl ImageBuilder {
             Ok(())
         })()
         .map_err(hive_err("SOFTWARE"))?;
-        sw.commit(config.join("SOFTWARE"))
-            .map_err(hive_err("SOFTWARE"))?;
 
         // SYSTEM (§1.4, §1.6).
         let system = Hive::new_empty("ROOT").map_err(hive_err("SYSTEM"))?;
@@ -626,6 +624,16 @@ impl ImageBuilder {
                 let sys = format!("{}.sys", svc.name);
                 fs_err::write(folder.join(&sys), p.sys_bytes())?;
                 fs_err::write(sys32.join("drivers").join(&sys), p.sys_bytes())?;
+                if svc.start == 0 {
+                    // A boot-start (boot-critical, §1.2) package is reflected the way a real
+                    // image holds it: mirrored in SYSTEM\DriverDatabase next to the DRIVERS
+                    // hive's record (§1.4), and its file outside the store protected by a
+                    // PnpLockdownFiles entry (§1.7).
+                    if layout == super::DriverDbLayout::DriversHive {
+                        register(&mut sy, p, &pkg, self.arch).map_err(hive_err("SYSTEM"))?;
+                    }
+                    lockdown(&mut sw, &p.published, &pkg, &sys).map_err(hive_err("SOFTWARE"))?;
+                }
             }
             built.push((p.published.clone(), pkg));
         }
@@ -650,6 +658,8 @@ impl ImageBuilder {
             })()
             .map_err(hive_err("DriverDatabase"))?;
         }
+        sw.commit(config.join("SOFTWARE"))
+            .map_err(hive_err("SOFTWARE"))?;
         sy.commit(config.join("SYSTEM"))
             .map_err(hive_err("SYSTEM"))?;
         if layout == super::DriverDbLayout::DriversHive {
@@ -661,6 +671,22 @@ impl ImageBuilder {
             packages: built,
         })
     }
+}
+
+/// `SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\PnpLockdownFiles\%SystemRoot%/System32/
+/// drivers/<sys>` {Class 4, Owners, Source in the package's FileRepository folder} (§1.7).
+fn lockdown(sw: &mut hive::Edit<'_>, published: &str, pkg: &str, sys: &str) -> hive::Result<()> {
+    let key = format!(
+        r"{}\%SystemRoot%/System32/drivers/{sys}",
+        crate::stage::records::PNP_LOCKDOWN_FILES
+    );
+    sw.set_dword(&key, "Class", crate::stage::records::LOCKDOWN_CLASS)?;
+    sw.set_multi_string(&key, "Owners", &[published])?;
+    sw.set_expand_string(
+        &key,
+        "Source",
+        &format!(r"%SystemRoot%\System32\DriverStore\FileRepository\{pkg}\{sys}"),
+    )
 }
 
 /// The DriverDatabase record of one package (§1.5), in `DriverDatabase\…` of `db`'s hive.

@@ -499,6 +499,10 @@ fn collect_leaf_paths(
         out.push(prefix);
         return Ok(());
     }
+    // An ID that continues another one (`X\Y` and `X\Y\Z`): the shorter is a key with values.
+    if !prefix.is_empty() && !k.values()?.is_empty() {
+        out.push(prefix.clone());
+    }
     for s in subs {
         collect_leaf_paths(&s, join(&prefix, s.name()), depth + 1, out)?;
     }

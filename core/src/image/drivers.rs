@@ -48,16 +48,23 @@ pub struct DriverList {
 pub fn list(image: &Image, all: bool) -> Result<DriverList, DdbError> {
     let mut notes = Vec::new();
     let Some(db) = image.driver_database() else {
-        notes.push(
-            "the image has no DriverDatabase (Windows 7 or older): packages are not indexed offline"
-                .to_owned(),
-        );
+        // Windows 7 and older keep no DriverDatabase (§1.4): the published packages are the
+        // `Windows/INF/oem<N>.inf` files themselves.
+        if all {
+            notes.push(
+                "the image has no DriverDatabase (Windows 7 or older): inbox packages are not indexed offline; the published oem*.inf are listed"
+                    .to_owned(),
+            );
+        }
         return Ok(DriverList {
             image: image.root().to_path_buf(),
             layout: image.info().driver_database,
             database: None,
             all,
-            drivers: Vec::new(),
+            drivers: legacy_packages(image)
+                .into_iter()
+                .map(|p| p.entry)
+                .collect(),
             notes,
         });
     };
@@ -175,4 +182,135 @@ pub fn service_start(image: &Image, service: &str) -> Option<u32> {
     )
     .ok()
     .flatten()
+}
+
+/// A published package of an image without a DriverDatabase (Windows 7 and older, §1.4).
+#[derive(Debug, Clone)]
+pub struct LegacyPackage {
+    pub entry: DriverEntry,
+    /// (hardware or compatible ID, boot-start associated service) of every Models entry whose
+    /// install section is boot-critical (§1.2): what `CriticalDeviceDatabase` must bind (§1.6).
+    pub critical_ids: Vec<(String, String)>,
+}
+
+/// The `Windows/INF/oem<N>.inf` packages of the image, in oem order, read from the INFs: provider,
+/// class, DriverVer; the original name and package from the `FileRepository` folder holding a
+/// byte-identical INF (§1.3: the folder keeps the original name).
+pub fn legacy_packages(image: &Image) -> Vec<LegacyPackage> {
+    let list = |rel: &str| -> Vec<(String, std::path::PathBuf)> {
+        image.resolve(rel).map(|d| list_dir(&d)).unwrap_or_default()
+    };
+    let mut repository: Vec<(String, String, Vec<u8>)> = Vec::new();
+    for (folder, path) in list("Windows/System32/DriverStore/FileRepository") {
+        for (name, file) in list_dir(&path) {
+            if name.to_ascii_lowercase().ends_with(".inf")
+                && let Ok(bytes) = std::fs::read(&file)
+            {
+                repository.push((folder.clone(), name, bytes));
+            }
+        }
+    }
+    let target = image.target();
+    let mut out: Vec<LegacyPackage> = Vec::new();
+    let mut infs: Vec<(u32, String, std::path::PathBuf)> = list("Windows/INF")
+        .into_iter()
+        .filter_map(|(n, p)| Some((ddb::oem_number(&n)?, n, p)))
+        .collect();
+    infs.sort();
+    for (_, name, path) in infs {
+        let mut problems = Vec::new();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!("{}: {e}", path.display()));
+                Vec::new()
+            }
+        };
+        let parsed = infuse_driver_store::inf::parse_with(
+            &bytes,
+            &infuse_driver_store::store::package::parse_options(),
+        );
+        let model = infuse_driver_store::inf::model::Model::new(&parsed);
+        let v = &model.version;
+        let origin = repository.iter().find(|(_, _, b)| *b == bytes);
+        if origin.is_none() {
+            problems.push("no FileRepository folder holds this INF".to_owned());
+        }
+        let sel = crate::stage::records::selected(&model, &target);
+        let mut critical_ids = Vec::new();
+        let mut services: Vec<String> = Vec::new();
+        for (entry, install) in &sel.entries {
+            let Some(install) = install else { continue };
+            for s in install.services.iter().filter(|s| s.flags & 0x2 != 0) {
+                if !services.iter().any(|x| x.eq_ignore_ascii_case(&s.name)) {
+                    services.push(s.name.clone());
+                }
+            }
+            if !model.boot_critical(Some(install)).any() {
+                continue;
+            }
+            let Some(svc) = install
+                .services
+                .iter()
+                .find(|s| s.flags & 0x2 != 0 && !s.name.is_empty())
+            else {
+                continue;
+            };
+            for id in std::iter::once(&entry.hardware_id).chain(&entry.compatible_ids) {
+                if !id.is_empty()
+                    && !critical_ids
+                        .iter()
+                        .any(|(i, _): &(String, String)| i.eq_ignore_ascii_case(id))
+                {
+                    critical_ids.push((id.clone(), svc.name.clone()));
+                }
+            }
+        }
+        let class_guid = v
+            .class_guid
+            .as_deref()
+            .map(|g| g.trim().to_ascii_uppercase());
+        let class_name = v
+            .class
+            .clone()
+            .or_else(|| class_guid.as_deref().and_then(|g| class_name(image, g)));
+        out.push(LegacyPackage {
+            entry: DriverEntry {
+                published_name: name,
+                original_name: origin.map(|(_, n, _)| n.clone()),
+                inbox: false,
+                package: origin.map(|(f, _, _)| f.clone()),
+                provider: v.provider.clone(),
+                class_guid,
+                class_name,
+                date: v
+                    .driver_ver
+                    .map(|d| format!("{:02}/{:02}/{:04}", d.month, d.day, d.year)),
+                version: v.driver_ver.map(|d| {
+                    d.version
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                }),
+                signer_score: None,
+                boot_critical: !critical_ids.is_empty(),
+                services,
+                problems,
+            },
+            critical_ids,
+        });
+    }
+    out
+}
+
+fn list_dir(dir: &std::path::Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut out: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.to_owned(), e.path())))
+        .collect();
+    out.sort();
+    out
 }

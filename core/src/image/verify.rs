@@ -18,6 +18,21 @@
 //!   virt-v2v's partial `guestor` records (§1.5, MTV-2256) live only in SYSTEM and lack the
 //!   package values and files, which is what breaks `pnputil /enum-drivers`.
 //!
+//! - for published (`oem<N>.inf`) packages: every `Descriptors\<id>` of the Active package has
+//!   its `DeviceIds\<id>` value and every `DeviceIds` value has a descriptor (§1.5: one key per
+//!   hardware and compatible ID of the Models lines, both ways); `DeviceIds\{class guid}` names
+//!   the package under the class GUID of its `Version` blob; a `DeviceIds` value of a published
+//!   INF whose Active package is not in `DriverPackages`;
+//! - `SOFTWARE\…\Setup\PnpLockdownFiles` entries (§1.7) naming files the image lacks, or owned
+//!   by an `oem<N>.inf` the database does not hold;
+//! - Windows 7 and older (no DriverDatabase, §1.4): each published package with a boot-start
+//!   associated service has its `CriticalDeviceDatabase` entries (§1.6) naming that service, and
+//!   every CDDB entry's service key exists;
+//! - a pending `.infuse-txn/journal`: an interrupted infuse commit.
+//!
+//! A finding that both the DRIVERS hive and the `SYSTEM\DriverDatabase` mirror of a boot-critical
+//! package show is reported once, naming both places.
+//!
 //! A clean image has no findings; `infuse image verify` exits 0 only then.
 
 use std::collections::{BTreeSet, HashMap};
@@ -72,6 +87,12 @@ impl VerifyReport {
 pub enum VerifyError {
     #[error(transparent)]
     Ddb(#[from] DdbError),
+    #[error("{path}: {key}: {msg}")]
+    Hive {
+        path: std::path::PathBuf,
+        key: String,
+        msg: String,
+    },
     #[error("cannot list {dir}")]
     Io {
         dir: std::path::PathBuf,
@@ -127,12 +148,36 @@ pub fn verify(image: &Image) -> Result<VerifyReport, VerifyError> {
         }
     }
     v.orphans(&published)?;
+    v.lockdown(&published)?;
+    if image.info().driver_database == DriverDbLayout::Legacy {
+        v.critical_device_database()?;
+    }
+    v.pending_journal();
+    v.merge_mirrored();
     Ok(VerifyReport {
         image: image.root().to_path_buf(),
         layout: image.info().driver_database,
         checked: v.checked,
         findings: v.findings,
     })
+}
+
+/// A published INF's Active package, as its `DeviceIds` values must reflect it.
+struct Published {
+    name: String,
+    active: String,
+    /// `DriverPackages\<active>` exists.
+    present: bool,
+    /// Upper-cased `Descriptors` IDs of the Active package.
+    descriptors: BTreeSet<String>,
+    /// … and of every package imported under the name.
+    any_descriptors: BTreeSet<String>,
+    /// Lower-cased `{guid}` of its `Version` blob.
+    class_guid: Option<String>,
+    /// Upper-cased IDs whose `DeviceIds` value names it.
+    seen: BTreeSet<String>,
+    class_seen: bool,
+    package_missing_reported: bool,
 }
 
 struct Verifier<'i> {
@@ -185,6 +230,8 @@ impl Verifier<'_> {
         let names = db.inf_names()?;
         let ids = db.package_ids()?;
         let mut referenced: HashMap<String, String> = HashMap::new();
+        // Published INFs (lower-cased) → what their DeviceIds values must agree with.
+        let mut published: HashMap<String, Published> = HashMap::new();
         for name in &names {
             let Some(rec) = db.inf_file(name)? else {
                 continue;
@@ -224,7 +271,38 @@ impl Verifier<'_> {
                             hint.clone(),
                         );
                     }
-                    match db.package(a)? {
+                    let pkg = db.package(a)?;
+                    if ddb::oem_number(name).is_some() {
+                        let mut any: BTreeSet<String> = BTreeSet::new();
+                        for other in &rec.packages {
+                            if let Some(o) = db.package(other)? {
+                                any.extend(o.descriptors.iter().map(|d| d.to_uppercase()));
+                            }
+                        }
+                        published.insert(
+                            name.to_ascii_lowercase(),
+                            Published {
+                                name: name.clone(),
+                                active: a.clone(),
+                                present: pkg.is_some(),
+                                descriptors: pkg
+                                    .as_ref()
+                                    .map(|p| {
+                                        p.descriptors.iter().map(|d| d.to_uppercase()).collect()
+                                    })
+                                    .unwrap_or_default(),
+                                any_descriptors: any,
+                                class_guid: pkg
+                                    .as_ref()
+                                    .and_then(|p| p.version)
+                                    .map(|v| ddb::guid_string(&v.class_guid).to_ascii_lowercase()),
+                                seen: BTreeSet::new(),
+                                class_seen: false,
+                                package_missing_reported: false,
+                            },
+                        );
+                    }
+                    match pkg {
                         None => self.find(
                             "active-package-missing",
                             &at,
@@ -353,6 +431,68 @@ impl Verifier<'_> {
                         ),
                         guestor_hint(&val.name, ""),
                     );
+                } else if let Some(p) = published.get_mut(&val.name.to_ascii_lowercase()) {
+                    let key = format!("DriverDatabase\\DeviceIds\\{id}");
+                    if !p.present {
+                        if !p.package_missing_reported {
+                            p.package_missing_reported = true;
+                            self.find(
+                                "device-id-package-missing",
+                                &at,
+                                &p.name,
+                                format!(
+                                    "{key} names `{}`, whose Active package `{}` is not in DriverDatabase\\DriverPackages",
+                                    p.name, p.active
+                                ),
+                                None,
+                            );
+                        }
+                    } else if class_key {
+                        let guid = id.to_ascii_lowercase();
+                        if p.class_guid.as_ref().is_none_or(|g| *g == guid) {
+                            p.class_seen = true;
+                        } else {
+                            self.find(
+                                "class-guid-mismatch",
+                                &at,
+                                &p.name,
+                                format!(
+                                    "{key} lists `{}`, but DriverPackages\\{}\\Version says class {}",
+                                    p.name,
+                                    p.active,
+                                    p.class_guid.clone().unwrap_or_default()
+                                ),
+                                None,
+                            );
+                        }
+                    } else if !p.any_descriptors.contains(&id.to_uppercase()) {
+                        self.find(
+                            "device-id-without-descriptor",
+                            &at,
+                            &p.name,
+                            format!(
+                                "{key}\\{} has no DriverPackages\\{}\\Descriptors\\{id}",
+                                p.name, p.active
+                            ),
+                            None,
+                        );
+                    } else {
+                        p.seen.insert(id.to_uppercase());
+                    }
+                    if !class_key && ddb::device_id_entry(&id, &val).is_none() {
+                        self.find(
+                            "device-id-malformed",
+                            &at,
+                            &val.name,
+                            format!(
+                                "DeviceIds\\{id}\\{} is {} of {} bytes, not 4 bytes of REG_BINARY",
+                                val.name,
+                                val.kind,
+                                val.data.len()
+                            ),
+                            None,
+                        );
+                    }
                 } else if !class_key && ddb::device_id_entry(&id, &val).is_none() {
                     self.find(
                         "device-id-malformed",
@@ -367,6 +507,36 @@ impl Verifier<'_> {
                         None,
                     );
                 }
+            }
+        }
+        let mut published: Vec<Published> = published.into_values().collect();
+        published.sort_by(|a, b| a.name.cmp(&b.name));
+        for p in published.iter().filter(|p| p.present) {
+            for d in p.descriptors.difference(&p.seen) {
+                self.find(
+                    "descriptor-without-device-id",
+                    &at,
+                    &p.name,
+                    format!(
+                        "DriverDatabase\\DriverPackages\\{}\\Descriptors\\{d} has no DriverDatabase\\DeviceIds\\{d}\\{} value",
+                        p.active, p.name
+                    ),
+                    None,
+                );
+            }
+            if let Some(g) = &p.class_guid
+                && !p.class_seen
+            {
+                self.find(
+                    "class-guid-missing",
+                    &at,
+                    &p.name,
+                    format!(
+                        "DriverDatabase\\DeviceIds\\{g} has no `{}` value (the package's setup class, §1.5)",
+                        p.name
+                    ),
+                    None,
+                );
             }
         }
         self.oem_inf_map(db, &at, &names)?;
@@ -499,6 +669,210 @@ impl Verifier<'_> {
                 Some(Some(_)) => {}
             }
         }
+    }
+
+    /// `.infuse-txn/journal` exists: a commit passed its commit point and was interrupted
+    /// before it finished (stage/commit.rs). verify only reads; the next command that takes
+    /// the image lock redoes it from the journal.
+    fn pending_journal(&mut self) {
+        let rel = format!("{}/journal", crate::stage::commit::TXN_DIR);
+        let path = self.image.root().join(&rel);
+        if path.is_file() {
+            self.find(
+                "pending-journal",
+                "image",
+                &rel,
+                format!(
+                    "{}: an infuse commit was interrupted after its commit point: some of its file renames and removals may not be done, so what this check read may be half-changed",
+                    path.display()
+                ),
+                Some(
+                    "run `infuse image remove-driver` or `infuse inject` (without --plan) on the image: any infuse command that takes the image lock finishes the commit from the journal first; then verify again"
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+
+    /// One finding for what both the DRIVERS hive and the `SYSTEM\DriverDatabase` mirror of a
+    /// boot-critical package show (the same kind, subject and message).
+    fn merge_mirrored(&mut self) {
+        let mut out: Vec<Finding> = Vec::with_capacity(self.findings.len());
+        for f in std::mem::take(&mut self.findings) {
+            let twin = out.iter_mut().find(|o| {
+                o.kind == f.kind
+                    && o.subject == f.subject
+                    && o.message == f.message
+                    && o.place == "DRIVERS"
+                    && f.place == "SYSTEM"
+            });
+            match twin {
+                Some(o) => {
+                    o.place = "DRIVERS, SYSTEM".to_owned();
+                    o.message = format!(
+                        "{} (in the DRIVERS hive and in its SYSTEM\\DriverDatabase mirror)",
+                        o.message
+                    );
+                }
+                None => out.push(f),
+            }
+        }
+        self.findings = out;
+    }
+
+    /// `PnpLockdownFiles` (§1.7): each entry's file exists; an `oem<N>.inf` owner is published.
+    fn lockdown(&mut self, published: &BTreeSet<u32>) -> Result<(), VerifyError> {
+        let Some(sw) = self.image.hive(HiveFile::Software) else {
+            return Ok(());
+        };
+        let path = self
+            .image
+            .hive_path(HiveFile::Software)
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let base = crate::stage::records::PNP_LOCKDOWN_FILES;
+        let err = |key: &str, e: crate::hive::HiveError| VerifyError::Hive {
+            path: path.clone(),
+            key: key.to_owned(),
+            msg: e.to_string(),
+        };
+        let lock = match sw.key(base) {
+            Ok(k) => k,
+            Err(crate::hive::HiveError::KeyNotFound { .. }) => return Ok(()),
+            Err(e) => return Err(err(base, e)),
+        };
+        let legacy = self.image.info().driver_database == DriverDbLayout::Legacy;
+        for entry in lock.subkeys().map_err(|e| err(base, e))? {
+            let name = entry.name().to_owned();
+            let key = format!("SOFTWARE\\{base}\\{name}");
+            match image_path_rel(&name.replace('/', "\\")) {
+                Some(rel) if !self.exists(&rel) => self.find(
+                    "lockdown-file-missing",
+                    "SOFTWARE",
+                    &name,
+                    format!("{key} names {rel}, which is not in the image"),
+                    None,
+                ),
+                Some(_) => {}
+                None => self.find(
+                    "lockdown-file-outside",
+                    "SOFTWARE",
+                    &name,
+                    format!("{key} is not a path inside the image"),
+                    None,
+                ),
+            }
+            let owners = match entry
+                .value("Owners")
+                .map_err(|e| err(&key, e))?
+                .map(|v| v.decode())
+            {
+                Some(crate::hive::Decoded::MultiString(v)) => v,
+                Some(crate::hive::Decoded::String(s)) => vec![s],
+                _ => Vec::new(),
+            };
+            for o in owners {
+                if let Some(n) = ddb::oem_number(&o)
+                    && !legacy
+                    && !published.contains(&n)
+                {
+                    self.find(
+                        "lockdown-owner-unknown",
+                        "SOFTWARE",
+                        &name,
+                        format!("{key}\\Owners names `{o}`, which DriverInfFiles does not hold"),
+                        None,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Windows 7 and older (§1.6): a published package whose associated service starts at boot
+    /// is bound to its devices by `CriticalDeviceDatabase\<id with # for \>` {Service,
+    /// ClassGUID}; every CDDB entry's service must exist (a missing one is a 0x7B at boot).
+    fn critical_device_database(&mut self) -> Result<(), VerifyError> {
+        let Some(sys) = self.image.hive(HiveFile::System) else {
+            return Ok(());
+        };
+        let Some(path) = self.image.hive_path(HiveFile::System) else {
+            return Ok(());
+        };
+        let reg = Reg { hive: sys, path };
+        let cddb = self
+            .image
+            .control_set_key(r"Control\CriticalDeviceDatabase");
+        let services = self.image.control_set_key("Services");
+        let entries: Vec<String> = match sys.key(&cddb) {
+            Ok(k) => k
+                .subkeys()
+                .map_err(|e| VerifyError::Hive {
+                    path: path.to_path_buf(),
+                    key: cddb.clone(),
+                    msg: e.to_string(),
+                })?
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for e in &entries {
+            let key = format!("{cddb}\\{e}");
+            if let Some(svc) = reg.string(&key, "Service").ok().flatten()
+                && !svc.is_empty()
+                && sys.key(&format!("{services}\\{svc}")).is_err()
+            {
+                self.find(
+                    "cddb-service-missing",
+                    "SYSTEM",
+                    e,
+                    format!("SYSTEM\\{key} names service `{svc}`, which has no SYSTEM\\{services}\\{svc}"),
+                    None,
+                );
+            }
+        }
+        for pkg in super::drivers::legacy_packages(self.image) {
+            let mut checked: BTreeSet<String> = BTreeSet::new();
+            for (id, svc) in &pkg.critical_ids {
+                let entry = id.replace('\\', "#");
+                let key = format!("{cddb}\\{entry}");
+                let have = reg.string(&key, "Service").ok().flatten();
+                if !have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(svc)) {
+                    self.find(
+                        "cddb-missing",
+                        "SYSTEM",
+                        &pkg.entry.published_name,
+                        match have {
+                            None => format!(
+                                "{}: boot-start service `{svc}` for {id} has no SYSTEM\\{key}",
+                                pkg.entry.published_name
+                            ),
+                            Some(h) => format!(
+                                "{}: SYSTEM\\{key}\\Service is `{h}`, not its boot-start service `{svc}`",
+                                pkg.entry.published_name
+                            ),
+                        },
+                        None,
+                    );
+                }
+                if checked.insert(svc.to_ascii_lowercase())
+                    && sys.key(&format!("{services}\\{svc}")).is_err()
+                {
+                    self.find(
+                        "service-missing",
+                        "SYSTEM",
+                        &pkg.entry.published_name,
+                        format!(
+                            "{}'s boot-start service `{svc}` has no SYSTEM\\{services}\\{svc}",
+                            pkg.entry.published_name
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     fn orphans(&mut self, published: &BTreeSet<u32>) -> Result<(), VerifyError> {
