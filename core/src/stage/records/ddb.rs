@@ -11,9 +11,15 @@ use super::{DRIVER_DATABASE, Ops, PackageInstall, RecordError, Selected, join_ke
 use crate::hive::ValueType;
 use crate::stage::plan::{HiveFile, HiveOp};
 
-/// `StatusFlags` as captured from real Windows ([DB]: 0x12; meaning UNCONFIRMED, §1.5).
+/// `StatusFlags` as captured from real Windows ([DB]: 0x12; meaning UNCONFIRMED, §1.5). A search
+/// of public code (find_string "StatusFlags", "L\"StatusFlags\"") found no reader or writer of
+/// the DriverPackages value, only device-node status flags: no independent evidence; unchanged.
 pub const STATUS_FLAGS: u32 = 0x12;
-/// `ConfigScope` as captured from real Windows ([DB]: 7, §1.5).
+/// `ConfigScope` as captured from real Windows ([DB]: 7, §1.5). Independent evidence for the type
+/// only: decompiled ntoskrnl `DrvDbGetConfigurationSubKeyCallback` (public repositories, found
+/// with find_string "L\"ConfigScope\"") reads `ConfigScope` (or `ConfigFlags`) of each
+/// `Configurations\<name>` with `PnpCtxRegQueryValue` and accepts it only as 4 bytes of type 4
+/// (REG_DWORD), formatting `<name>:%X`. Nothing found confirms the value 7; unchanged.
 pub const CONFIG_SCOPE: u32 = 7;
 
 /// PROCESSOR_ARCHITECTURE_* of an INF architecture (Version blob bytes 2-3, §1.5: 9 = AMD64,
@@ -247,6 +253,12 @@ impl Record {
             package_values.push(("Catalog".into(), ValueType::SZ, utf16(&cat.name)));
         }
         // FileSize: REG_QWORD, meaning UNCONFIRMED (§1.5); we write the package's total size.
+        // No public code reading it was found (find_string "FileSize" with DriverPackages).
+        // SignerScore: decompiled ntoskrnl `DrvDbGetDriverPackageMappedPropertyKeys` (public
+        // repositories, find_string "DrvDbGetDriverPackage") reads the package's score through
+        // `DrvDbGetDriverPackageSignerScore` and compares it with 218103811 = 0x0D000003
+        // (SIGNERSCORE_INBOX, §3.1): independent evidence that the value is the §3.1 signer score
+        // as a DWORD. The 0x0F000000 / 0x80000000 choice for unverified packages stays unconfirmed.
         package_values.extend([
             (
                 "FileSize".into(),
