@@ -375,7 +375,9 @@ impl HdaCodec {
     /// Windows' 4-digit `REV_`: bits 23:8 of the revision ID (spec major, spec minor, vendor
     /// revision), dropping the stepping byte. [WDD] `identifiers-for-hdaudio-devices.md` lays the
     /// field out as 31:24 reserved, 23:20 major, 19:16 minor, 15:8 revision, 7:0 stepping; the
-    /// real list in §4.3 shows `REV_1000` for an ALC236 (Linux revision 0x100002).
+    /// real list in §4.3 shows `REV_1000` for an ALC236 (Linux revision 0x100002), and a Windows
+    /// 8.1 listing shows `…DEV_0887&SUBSYS_1458A002&REV_1003` for the Gigabyte ALC887-VD whose
+    /// alsa-info dump says `Revision Id: 0x100302` (sysfs.rs `hdaudio_codec_under_its_controller`).
     pub fn windows_rev(&self) -> u16 {
         ((self.revision_id >> 8) & 0xFFFF) as u16
     }
@@ -442,6 +444,25 @@ pub fn acpi_ids(hid: &str, cids: &[String]) -> (Vec<String>, Vec<String>) {
     for cid in cids {
         compat.push(format!("ACPI\\{cid}"));
         compat.push(format!("*{cid}"));
+    }
+    (hw, compat)
+}
+
+/// [`acpi_ids`] for a device that also has a `_CLS` (base class, subclass, programming
+/// interface, as PCI class codes): one more compatible ID, `ACPI\CLS_cccc&SUBCLS_ssss` (4 hex
+/// digits each, upper case) — the form Windows INFs match (Microsoft's KMDOD sample
+/// `sampledisplay.inf`: `ACPI\CLS_0003&SUBCLS_0000`; an HP `hdaudbus.inf`:
+/// `ACPI\CLS_0004&SUBCLS_0003`; windows-driver-internals.md §4.4 for display.inf). Placed after
+/// the `_CID` IDs: **UNCONFIRMED** (no real Windows list of a `_CLS` device found), as is whether
+/// acpi.sys adds a form with the programming interface.
+pub fn acpi_ids_with_class(
+    hid: &str,
+    cids: &[String],
+    class: Option<(u8, u8, u8)>,
+) -> (Vec<String>, Vec<String>) {
+    let (hw, mut compat) = acpi_ids(hid, cids);
+    if let Some((base, sub, _)) = class {
+        compat.push(format!("ACPI\\CLS_{base:04X}&SUBCLS_{sub:04X}"));
     }
     (hw, compat)
 }
@@ -981,6 +1002,10 @@ mod tests {
         );
         let (hw, _) = acpi_ids("VMGENCTR", &[]);
         assert_eq!(hw, [r"ACPI\VMGENCTR", "*VMGENCTR"]);
+        // An ACPI AHCI controller (_HID AMDI0600, _CLS 01/06/01, as Linux's ahci_platform
+        // matches it): the class ID, never `ACPI\010601`.
+        let (_, compat) = acpi_ids_with_class("AMDI0600", &[], Some((1, 6, 1)));
+        assert_eq!(compat, [r"ACPI\CLS_0001&SUBCLS_0006"]);
         let (hw, _) = acpi_ids("LNXPWRBN", &[]);
         assert_eq!(hw, [r"ACPI\FixedButton", "*FixedButton"]);
     }

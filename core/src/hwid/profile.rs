@@ -29,7 +29,7 @@
 //!             controller_vendor = 0x8086, controller_device = 0x9ca0 }   # function = 1 default
 //!
 //! [[device]]
-//! acpi = { hid = "PNP0303", cids = ["PNP030B"] }
+//! acpi = { hid = "PNP0303", cids = ["PNP030B"] }   # optional cls = 0x010601 (_CLS)
 //!
 //! [[device]]                               # IDs written out, for anything else
 //! instance_id = "ROOT\\VENDOR_FOO\\0000"
@@ -220,6 +220,9 @@ struct AcpiEntry {
     hid: String,
     #[serde(default)]
     cids: Vec<String>,
+    /// `_CLS` as base class << 16 | subclass << 8 | programming interface.
+    #[serde(default)]
+    cls: Option<Num>,
 }
 
 fn opt(n: Option<Num>) -> u64 {
@@ -350,7 +353,11 @@ pub fn parse_for(
             inv.devices
                 .push(Device::new(format!("{}\\{tag}", hw[0]), hw, compat));
         } else if let Some(a) = &e.acpi {
-            let (hw, compat) = ladder::acpi_ids(&a.hid, &a.cids);
+            let class = a.cls.map(|c| {
+                let v = c.get();
+                ((v >> 16) as u8, (v >> 8) as u8, v as u8)
+            });
+            let (hw, compat) = ladder::acpi_ids_with_class(&a.hid, &a.cids, class);
             inv.devices
                 .push(Device::new(format!("ACPI\\{}\\{tag}", a.hid), hw, compat));
         } else if let Some(hw) = e.hardware_ids.clone() {

@@ -9,7 +9,7 @@
 //! | USB device | `bus/usb/devices/<bus>-<port…>/` | `idVendor`, `idProduct`, `bcdDevice` (`%04x`), `bDeviceClass`, `bDeviceSubClass`, `bDeviceProtocol` (`%02x`), `bNumConfigurations` (`%d`), `descriptors` (raw, for Interface Association Descriptors) |
 //! | USB interface | `bus/usb/devices/<dev>:<cfg>.<n>/` | `bInterfaceNumber`, `bInterfaceClass`, `bInterfaceSubClass`, `bInterfaceProtocol` (`%02x`) |
 //! | HD Audio | `bus/hdaudio/devices/hdaudioC<c>D<a>/` | `type`, `vendor_id`, `subsystem_id`, `revision_id` (`0x%x`); the controller is the parent directory of the device's real path (its `vendor`, `device`) |
-//! | ACPI | `bus/acpi/devices/<HID>:<nn>/` | `hid`, `modalias` (`acpi:<HID>:<CID>:…`), optional `status` (decimal `_STA`), `path` |
+//! | ACPI | `bus/acpi/devices/<HID>:<nn>/` | `hid`, `modalias` (`acpi:<HID>:<CID>:…:<CLS>:`, the `_CLS` as 6 hex digits; Linux's synthetic `LNX*` IDs dropped), optional `status` (decimal `_STA`), `path` |
 //!
 //! Left out, as Windows has no such device or its driver is always inbox: USB root hubs
 //! (`usbN`, served by the host controller's inbox hub driver), ACPI nodes without `_HID`
@@ -347,18 +347,28 @@ fn acpi(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
                     .push(format!("{}: unreadable `status` {status:?}", dir.display())),
             }
         }
-        // modalias: `acpi:<HID>:<CID1>:<CID2>:` — everything after the HID is the _CID list.
-        let cids: Vec<String> = attr(&dir, "modalias")?
-            .and_then(|m| m.strip_prefix("acpi:").map(str::to_owned))
-            .map(|m| {
-                m.split(':')
-                    .skip(1)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (hw, compat) = ladder::acpi_ids(&hid, &cids);
+        // modalias: `acpi:<HID>:<CID1>:<CID2>:…:` — Linux's `acpi_set_pnp_ids` (drivers/acpi/
+        // scan.c) lists the _HID, each _CID, then the _CLS as 6 hex digits (ACPICA's class-code
+        // string), then its own synthetic IDs (`LNXVIDEO`, `LNXIOBAY`, …), which Windows does
+        // not have.
+        let mut cids: Vec<String> = Vec::new();
+        let mut class = None;
+        let modalias = attr(&dir, "modalias")?.unwrap_or_default();
+        for id in modalias
+            .strip_prefix("acpi:")
+            .unwrap_or("")
+            .split(':')
+            .skip(1)
+            .filter(|s| !s.is_empty())
+        {
+            if id.len() == 6 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let v = u32::from_str_radix(id, 16).unwrap_or(0);
+                class = Some(((v >> 16) as u8, (v >> 8) as u8, v as u8));
+            } else if !id.starts_with("LNX") {
+                cids.push(id.to_owned());
+            }
+        }
+        let (hw, compat) = ladder::acpi_ids_with_class(&hid, &cids, class);
         let path = attr(&dir, "path")?;
         let instance = match hid.as_str() {
             "LNXPWRBN" => "FixedButton".to_owned(),
@@ -836,9 +846,11 @@ mod tests {
         let inv = scan(dir.path()).expect("scans");
         // windows-driver-internals.md §4.3 ([WDD] install/identifiers-for-hdaudio-devices.md and
         // the real 2 + 13 list there): FUNC_01 = function group 1, VEN/DEV = vendor_id halves,
-        // SUBSYS = subsystem_id, REV = revision bits 23:8 (0x100302 -> 1003, the mapping that
-        // gives the real REV_1000 for 0x100002; UNCONFIRMED on more hardware), CTLR_ = the parent
-        // PCI controller.
+        // SUBSYS = subsystem_id, REV = revision bits 23:8 (0x100302 -> 1003), CTLR_ = the parent
+        // PCI controller. The REV_ mapping now has a second real pair besides §4.3's ALC236
+        // (0x100002 -> REV_1000): a Windows 8.1 device report (DEVPKEY listing, driver
+        // 6.3.9600) of a Gigabyte board with this very codec and subsystem shows
+        // `HDAUDIO\FUNC_01&VEN_10EC&DEV_0887&SUBSYS_1458A002&REV_1003`.
         let d = find(
             &inv,
             r"HDAUDIO\FUNC_01&VEN_10EC&DEV_0887&SUBSYS_1458A002&REV_1003",
@@ -945,6 +957,33 @@ mod tests {
         let inv = scan(dir.path()).expect("scans");
         let (_, compat) = ladder_of(&inv, r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD&REV_01");
         assert_eq!(compat.len(), 7);
+    }
+
+    #[test]
+    fn acpi_class_code_and_linux_synthetic_ids_in_the_modalias() {
+        // Linux lists _HID, _CIDs, the _CLS string, then synthetic IDs (drivers/acpi/scan.c
+        // acpi_set_pnp_ids). An ACPI AHCI controller (AMDI0600, _CLS 01/06/01) and a video
+        // device with Linux's LNXVIDEO.
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, hid, modalias) in [
+            ("AMDI0600:00", "AMDI0600", "acpi:AMDI0600:010601:"),
+            ("PNP0A03:00", "PNP0A03", "acpi:PNP0A03:LNXVIDEO:"),
+        ] {
+            let dev = dir.path().join("bus/acpi/devices").join(name);
+            fs_err::create_dir_all(&dev).expect("mkdir");
+            fs_err::write(dev.join("hid"), format!("{hid}\n")).expect("write");
+            fs_err::write(dev.join("modalias"), format!("{modalias}\n")).expect("write");
+        }
+        let inv = scan(dir.path()).expect("scans");
+        let ahci = find(&inv, r"ACPI\VEN_AMDI&DEV_0600");
+        // `ACPI\CLS_0001&SUBCLS_0006`: the INF form of ladder::acpi_ids_with_class.
+        assert_eq!(ahci.compatible_ids, [r"ACPI\CLS_0001&SUBCLS_0006"]);
+        let video = find(&inv, r"ACPI\VEN_PNP&DEV_0A03");
+        assert!(
+            video.compatible_ids.is_empty(),
+            "{:?}",
+            video.compatible_ids
+        );
     }
 
     #[test]
