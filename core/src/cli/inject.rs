@@ -430,7 +430,9 @@ fn gather(
         let (Some(store), Some(store_dir)) = (&store, &a.store) else {
             anyhow::bail!("matching devices needs --store\nhint: or name packages with --package");
         };
-        let inv = hwid::load(&source).context("cannot read the devices")?;
+        // The ID ladders of the image's build (USB COMPAT_VID_ from 22621, hwid::ladder).
+        let inv = hwid::load_for(&source, hwid::LadderTarget::for_build(target.build))
+            .context("cannot read the devices")?;
         for w in &inv.warnings {
             tracing::warn!("{w}");
         }
