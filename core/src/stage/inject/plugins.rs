@@ -143,8 +143,8 @@ pub fn transform_sources(
     Ok((out, run))
 }
 
-/// The ids of the store packages routed to a plugin with a `transform` hook (by provider, or
-/// the vendor of a hardware or compatible ID of their models), in store order.
+/// The ids of the complete store packages routed to a plugin with a `transform` hook (by
+/// provider, or the vendor of a hardware or compatible ID of their models), in store order.
 pub fn routed_store_packages(plugins: &[Plugin], index: &Index) -> Result<Vec<String>, IndexError> {
     let vendors: Vec<&crate::plugin::Vendors> = plugins
         .iter()
@@ -164,6 +164,9 @@ pub fn routed_store_packages(plugins: &[Plugin], index: &Index) -> Result<Vec<St
     Ok(packages
         .into_iter()
         .zip(ids)
+        // An incomplete package is never injected (its original candidate says why); editing it
+        // would hide that.
+        .filter(|(info, _)| info.complete)
         .filter(|(info, ids)| {
             let provider = info.provider.as_deref().unwrap_or_default();
             vendors
