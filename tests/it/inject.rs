@@ -978,3 +978,92 @@ fn corpus_packages(tmp: &Path) -> Option<Vec<PathBuf>> {
     }
     Some(pkgs)
 }
+
+/// A package whose AddService names an inbox service, or whose reflected file is an inbox file
+/// (PnpLockdownFiles owner `stornvme.inf`, §1.7), would take over something the image's own
+/// driver owns; a removal could not give it back (it would delete the inbox `stornvme` service or
+/// `stornvme.sys`). Refused with the key named, and the image is byte-identical.
+#[test]
+fn taking_over_an_inbox_service_or_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = win10(tmp.path());
+    let bytes = raw(&img);
+    for (name, text, what) in [
+        (
+            "service",
+            STOR_INF.replacen("AddService = txnstor,", "AddService = stornvme,", 1),
+            r"Services\stornvme",
+        ),
+        (
+            "file",
+            STOR_INF.replace("txnstor.sys", "stornvme.sys"),
+            "PnpLockdownFiles",
+        ),
+    ] {
+        let dir = package(
+            &tmp.path().join(name),
+            "txnstor.inf",
+            &text,
+            &["txnstor.sys", "stornvme.sys", "txnstor.cat"],
+        );
+        let out = inject(&img, &[&dir], &[]);
+        assert!(!out.status.success(), "{name}: accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("txnstor.inf") && err.contains(what) && err.contains("stornvme.inf"),
+            "{name}: the error does not name the INF, the key and its owner: {err}"
+        );
+        assert!(raw(&img) == bytes, "{name}: the image changed");
+    }
+}
+
+/// Two third-party packages that install the same service and boot file share them, as Windows
+/// does: both names in the service's and the PnpLockdownFiles entry's `Owners` (§1.6, §1.7);
+/// removing one leaves the service and the file to the other; removing both restores the image.
+#[test]
+fn packages_sharing_a_service_share_its_owners() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = stor(tmp.path());
+    let b = package(
+        &tmp.path().join("stor2"),
+        "txnstor2.inf",
+        &STOR_INF
+            .replace("txnstor.cat", "txnstor2.cat")
+            .replace("1.2.3.4", "1.2.3.5")
+            .replace("DEV_5678&SUBSYS_00011234", "DEV_5679&SUBSYS_00011234"),
+        &["txnstor.sys", "txnstor2.cat"],
+    );
+    let img = win10(tmp.path());
+    round_trip(&img, &[&[&a], &[&b]]);
+
+    let pa = json(&inject(&img, &[&a], &["--json"]))["decisions"][0]["published"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pb = json(&inject(&img, &[&b], &["--json"]))["decisions"][0]["published"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(pa, pb);
+    let system = config(&img, "SYSTEM");
+    let software = config(&img, "SOFTWARE");
+    let svc = "\\ControlSet001\\Services\\txnstor";
+    let lock = "\\Microsoft\\Windows\\CurrentVersion\\Setup\\PnpLockdownFiles\\%SystemRoot%/System32/drivers/txnstor.sys";
+    let both = format!("{pa}\n{pb}");
+    assert_eq!(hivexget(&system, svc, "Owners"), both);
+    assert_eq!(hivexget(&software, lock, "Owners"), both);
+    ok(&infuse()
+        .args(["image", "remove-driver", s(&img), &pa])
+        .output()
+        .unwrap());
+    assert_eq!(hivexget(&system, svc, "Owners"), pb);
+    assert_eq!(hivexget(&software, lock, "Owners"), pb);
+    assert!(img.join("Windows/System32/drivers/txnstor.sys").is_file());
+    let v = json(
+        &infuse()
+            .args(["image", "verify", s(&img), "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0), "{v}");
+}

@@ -342,6 +342,7 @@ pub fn plan_injection(
     let mut decisions = Vec::new();
     let mut firstboot = Vec::new();
     let mut repos_in_plan = BTreeSet::new();
+    let mut planned_owners = records::PlannedOwners::new();
     for src in packages {
         let inf = parse_with(&src.inf_bytes, &parse_options());
         let model = Model::new(&inf);
@@ -435,6 +436,7 @@ pub fn plan_injection(
             }
         };
         let n = records::oem_number(&published).unwrap_or(0);
+        let previous_published = taken.contains(&n);
         taken.insert(n);
         let input = PackageInstall {
             inf: &inf,
@@ -458,8 +460,48 @@ pub fn plan_injection(
             oem_inf_map: oem_map.clone(),
             previous_packages: previous,
         };
-        let recs = records::install_records(&input)
+        let mut recs = records::install_records(&input)
             .map_err(|source| InjectError::records(&src.inf_name, source))?;
+        // Services, lockdown entries and files the image already has: shared with other
+        // third-party packages, refused when inbox (a removal could not give them back).
+        if let Some(system) = image.hive(HiveFile::System) {
+            let own_files: BTreeSet<String> = if previous_published {
+                records::removal_records(
+                    db_hive,
+                    db_file.unwrap_or(HiveFile::System),
+                    system,
+                    image.hive(HiveFile::Software),
+                    &published,
+                )
+                .map(|r| {
+                    r.files
+                        .into_iter()
+                        .filter_map(|f| match f {
+                            FileOp::Remove { dest } => Some(dest),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+            } else {
+                BTreeSet::new()
+            };
+            let exists = |dest: &str| image.resolve(dest).is_ok_and(|p| p.exists());
+            let state = records::ImageState {
+                system,
+                software: image.hive(HiveFile::Software),
+                exists: &exists,
+                own_files: &own_files,
+            };
+            records::claim_existing(
+                &mut recs,
+                &src.inf_name,
+                &published,
+                &state,
+                &mut planned_owners,
+            )
+            .map_err(|source| InjectError::records(&src.inf_name, source))?;
+        }
         // Later packages of this plan see this one's number taken.
         oem_map = set_bit(oem_map, n);
         let mut bytes = 0;

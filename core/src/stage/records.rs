@@ -25,11 +25,13 @@ use crate::rank::Target;
 use crate::rank::decoration::{ModelsChoice, select_models};
 use crate::rank::memory::line_views;
 
+mod claims;
 mod ddb;
 mod prune;
 mod reflect;
 mod removal;
 
+pub use claims::{ImageState, PlannedOwners, claim_existing};
 pub use ddb::{
     CONFIG_SCOPE, STATUS_FLAGS, filetime_of_date, guid_bytes, processor_architecture, version_blob,
 };
@@ -109,6 +111,10 @@ pub enum RecordError {
         line: u32,
         message: String,
     },
+    /// The records would take over a service, lockdown entry or file the image already has and
+    /// that no third-party package owns ([`claims`]).
+    #[error("{inf}: {message}")]
+    TakesOver { inf: String, message: String },
     /// `[Version]` lacks what a driver database record needs.
     #[error(
         "{inf}: [Version] has no valid {field}: windows does not stage such a package\nhint: {hint}"

@@ -407,7 +407,7 @@ fn guid_text(g: &[u8; 16]) -> String {
     )
 }
 
-fn opt_key<'h>(hive: &'h Hive, path: &str) -> crate::hive::Result<Option<Key<'h>>> {
+pub(super) fn opt_key<'h>(hive: &'h Hive, path: &str) -> crate::hive::Result<Option<Key<'h>>> {
     match hive.key(path) {
         Ok(k) => Ok(Some(k)),
         Err(HiveError::KeyNotFound { .. }) => Ok(None),
@@ -422,7 +422,7 @@ fn string_value(k: &Key<'_>, name: &str) -> crate::hive::Result<Option<String>> 
     }))
 }
 
-fn multi_value(k: &Key<'_>, name: &str) -> crate::hive::Result<Vec<String>> {
+pub(super) fn multi_value(k: &Key<'_>, name: &str) -> crate::hive::Result<Vec<String>> {
     Ok(match k.value(name)?.map(|v| v.decode()) {
         Some(Decoded::MultiString(v)) => v,
         Some(Decoded::String(s)) => vec![s],
