@@ -6,7 +6,9 @@
 //! rounds (default 3). Each round times, in alternating order: `infuse inject` as the library
 //! runs it (read the packages, open the image, plan, journaled commit with its fsyncs) and
 //! `cp -r` of the package folders, then `cp -r` followed by `sync -f` (cp with the durability
-//! the commit gives). The page cache is warm for every contender (the payload was just written).
+//! the commit gives). The page cache is warm for every contender (the payload was just written),
+//! and nothing is left dirty when a contender starts (`sync -f` before each, untimed). The
+//! inject's time is split into phases by the commit's step hook.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use infuse::image::Image;
 use infuse::image::build::{ImageBuilder, Release};
-use infuse::stage::commit::{self, ImageLock};
+use infuse::stage::commit::{self, ImageLock, Step};
 use infuse::stage::inject::{InjectOptions, PackageSource, plan_injection};
 
 const PACKAGES: usize = 50;
@@ -37,6 +39,7 @@ fn main() {
         payload as f64 / f64::from(1 << 20)
     );
     let mut inject = Vec::new();
+    let mut phases: Vec<Phases> = Vec::new();
     let mut cp = Vec::new();
     let mut cp_sync = Vec::new();
     for round in 0..rounds {
@@ -45,12 +48,24 @@ fn main() {
         for which in order {
             let dir = tmp.path().join(format!("r{round}-{which}"));
             match which {
-                0 => inject.push(time_inject(&pkgs, &dir, payload)),
+                0 => {
+                    let (took, p) = time_inject(&pkgs, &dir, payload);
+                    inject.push(took);
+                    phases.push(p);
+                }
                 1 => cp.push(time_cp(&pkgs, &dir, false)),
                 _ => cp_sync.push(time_cp(&pkgs, &dir, true)),
             }
             std::fs::remove_dir_all(&dir).expect("clean up");
         }
+    }
+    for (k, name) in Phases::NAMES.iter().enumerate() {
+        let mut v: Vec<Duration> = phases.iter().map(|p| p.0[k]).collect();
+        println!(
+            "  inject phase {name:<40} median {:.3} s  {:?}",
+            median(&mut v).as_secs_f64(),
+            secs(&v)
+        );
     }
     let (i, c, cs) = (median(&mut inject), median(&mut cp), median(&mut cp_sync));
     println!(
@@ -125,7 +140,37 @@ fn inf(p: usize, files: &[String]) -> String {
     )
 }
 
-fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> Duration {
+/// The phases of one inject, in the order they run (see `Phases::NAMES`).
+#[derive(Default, Clone)]
+struct Phases([Duration; 8]);
+
+impl Phases {
+    const NAMES: [&str; 8] = [
+        "plan (read packages, open image, plan)",
+        "compute hives (edit, serialise)",
+        "stage (copies, writeback started)",
+        "barrier before the journal",
+        "journal (write, fsync, publish)",
+        "renames into the image",
+        "barrier after the renames",
+        "clean up",
+    ];
+
+    /// The phase a commit step starts.
+    fn of(step: &Step) -> usize {
+        match step {
+            Step::ComputeHive(_) => 1,
+            Step::Stage { .. } => 2,
+            Step::SyncStaging => 3,
+            Step::WriteJournal | Step::PublishJournal => 4,
+            Step::Apply { .. } => 5,
+            Step::SyncDirs => 6,
+            Step::RemoveStaging | Step::RemoveJournal => 7,
+        }
+    }
+}
+
+fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> (Duration, Phases) {
     let root = dir.join("image");
     ImageBuilder::new(Release::Win11)
         .build(&root)
@@ -135,6 +180,7 @@ fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> Duration {
         .map(|e| e.expect("entry").path())
         .collect();
     folders.sort();
+    settle(dir);
     let start = Instant::now();
     let lock = ImageLock::acquire(&root).expect("lock");
     commit::recover(&lock, &mut |_| Ok(())).expect("recover");
@@ -145,20 +191,42 @@ fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> Duration {
     let image = Image::open(&root).expect("open image");
     let plan = plan_injection(&image, &sources, &InjectOptions::default()).expect("plan");
     drop(image);
-    let report = commit::commit(&lock, &plan.plan, &mut |_| Ok(())).expect("commit");
+    // The hook sees every step: it timestamps the phase boundaries.
+    let mut phases = Phases::default();
+    let mut current = 0usize;
+    let mut since = Instant::now();
+    phases.0[0] = since - start;
+    let report = commit::commit(&lock, &plan.plan, &mut |step| {
+        let p = Phases::of(step);
+        if p != current {
+            let now = Instant::now();
+            phases.0[current] += now - since;
+            (current, since) = (p, now);
+        }
+        Ok(())
+    })
+    .expect("commit");
     drop(lock);
     let took = start.elapsed();
+    phases.0[current] += Instant::now() - since;
     assert!(
         report.bytes_written >= payload,
         "wrote {} bytes, payload is {payload}",
         report.bytes_written
     );
-    took
+    if report.files_cloned > 0 {
+        println!(
+            "  (reflinked {} of {} files)",
+            report.files_cloned, report.files_written
+        );
+    }
+    (took, phases)
 }
 
 fn time_cp(pkgs: &Path, dir: &Path, sync: bool) -> Duration {
     std::fs::create_dir_all(dir).expect("dir");
     let dest = dir.join("copy");
+    settle(dir);
     let start = Instant::now();
     let ok = Command::new("cp")
         .arg("-r")
@@ -178,6 +246,18 @@ fn time_cp(pkgs: &Path, dir: &Path, sync: bool) -> Duration {
         assert!(ok, "sync -f failed");
     }
     start.elapsed()
+}
+
+/// Writes back whatever earlier work left dirty on the file system (the generated payload, the
+/// image just built, the previous round's removals), so that no contender's sync pays for it.
+fn settle(dir: &Path) {
+    let ok = Command::new("sync")
+        .arg("-f")
+        .arg(dir)
+        .status()
+        .expect("run sync")
+        .success();
+    assert!(ok, "sync -f failed");
 }
 
 fn median(v: &mut [Duration]) -> Duration {

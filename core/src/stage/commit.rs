@@ -12,14 +12,20 @@
 //!    (no `..`, drive, stream, device name, symlink) before anything is written.
 //! 3. **Stage**: every new file (package files, `oemN.inf`, the new hives) is written to
 //!    `<image>/.infuse-txn/staging/<n>`, on the image's own file system so that the final step is
-//!    a rename. Copies use `std::fs::copy` (`copy_file_range` on Linux) and are checked against
-//!    the plan's size (and sha256 when the plan gives one). Then every staged file is fsynced.
+//!    a rename. Copies ([`copy`](self::copy)) are reflinks where the file system shares extents,
+//!    else the kernel's copy (`copy_file_range`), else (and whenever the plan gives a sha256,
+//!    which is computed while copying) a buffered copy; each is checked against the plan's size
+//!    and its writeback is started at once. Then **one barrier** makes them all durable:
+//!    `syncfs(2)` of the image's file system on Linux, an fsync per staged file and of the
+//!    staging folder elsewhere.
 //! 4. **Journal**: the list of renames (`staging/<n>` → destination) and removals, as JSON
 //!    followed by its sha256, is written to `journal.tmp`, fsynced and renamed to `journal`; the
 //!    directory is fsynced. **This rename is the commit point.** Before it, the image itself has
 //!    not been touched.
 //! 5. **Apply**: the renames and removals in journal order (removals prune directories left
-//!    empty below `DriverStore/FileRepository`), then fsync of every directory touched.
+//!    empty below `DriverStore/FileRepository`), then a barrier for the renames: `syncfs` on
+//!    Linux, an fsync of every directory touched elsewhere (they must be durable before the
+//!    journal is removed).
 //! 6. **Clean up**: remove the (now empty) staging directory, then the journal, then
 //!    `.infuse-txn`.
 //!
@@ -38,7 +44,7 @@
 //! tests can kill the real binary at every step.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +52,8 @@ use sha2::{Digest, Sha256};
 
 use super::plan::{FileOp, FileSource, HiveFile, HiveOp, Plan, RegOp};
 use crate::hive::{Hive, HiveError, ValueType};
+
+mod copy;
 
 /// The lock file at the image root (removed again when the lock is released).
 pub const LOCK_FILE: &str = ".infuse.lock";
@@ -64,7 +72,7 @@ pub enum Step {
     ComputeHive(HiveFile),
     /// Write staged file `n` (destination `dest`).
     Stage { n: usize, dest: String },
-    /// fsync every staged file.
+    /// Make every staged file durable (`syncfs`, or an fsync per file).
     SyncStaging,
     /// Write and fsync `journal.tmp`.
     WriteJournal,
@@ -72,7 +80,7 @@ pub enum Step {
     PublishJournal,
     /// Perform journal entry `n` (a rename into the image or a removal).
     Apply { n: usize, dest: String },
-    /// fsync every directory the entries touched.
+    /// Make the renames durable (`syncfs`, or an fsync of every directory touched).
     SyncDirs,
     /// Remove the (emptied) staging directory.
     RemoveStaging,
@@ -234,6 +242,8 @@ pub enum Recovery {
 pub struct CommitReport {
     pub files_written: usize,
     pub bytes_written: u64,
+    /// Of `files_written`, those staged as a reflink of their source (no data copied).
+    pub files_cloned: usize,
     pub files_removed: usize,
     /// The hives rewritten (image-relative paths as found).
     pub hives: Vec<String>,
@@ -379,7 +389,9 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
                 )?;
                 let name = n.to_string();
                 let path = staging.join(&name);
-                stage_file(&path, source, *size, sha256.as_deref())?;
+                if stage_file(&path, source, *size, sha256.as_deref())? == copy::Method::Reflink {
+                    report.files_cloned += 1;
+                }
                 report.files_written += 1;
                 report.bytes_written += size;
                 staged.push(path);
@@ -421,10 +433,7 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
         n += 1;
     }
     run_hook(hook, Step::SyncStaging)?;
-    for path in &staged {
-        sync_file(path)?;
-    }
-    sync_dir(&staging)?;
+    sync_staged(&staging, &staged)?;
 
     // Journal: the commit point is its rename.
     run_hook(hook, Step::WriteJournal)?;
@@ -477,59 +486,58 @@ fn stage_file(
     source: &FileSource,
     size: u64,
     sha256: Option<&str>,
-) -> Result<(), CommitError> {
-    match source {
+) -> Result<copy::Method, CommitError> {
+    let (got, sum, method) = match source {
         FileSource::Path { path: src } => {
-            let got = std::fs::copy(src, path).map_err(|e| CommitError::Io {
-                path: src.clone(),
-                source: io::Error::new(e.kind(), format!("copy to {}: {e}", path.display())),
-            })?;
-            if got != size {
-                return Err(CommitError::Size {
-                    path: path.to_path_buf(),
-                    source_path: src.clone(),
-                    expected: size,
-                    got,
-                });
-            }
+            let c = copy::copy(src, path, sha256.is_some()).map_err(copy_err)?;
+            (c.bytes, c.sha256, c.method)
         }
         FileSource::Bytes { bytes } => {
-            if bytes.len() as u64 != size {
-                return Err(CommitError::Size {
-                    path: path.to_path_buf(),
-                    source_path: PathBuf::from("<plan bytes>"),
-                    expected: size,
-                    got: bytes.len() as u64,
-                });
-            }
             fs_err::write(path, bytes).map_err(io_err(path))?;
+            let sum = sha256.map(|_| hex::encode(Sha256::digest(bytes)));
+            (bytes.len() as u64, sum, copy::Method::Buffered)
         }
+    };
+    if got != size {
+        return Err(CommitError::Size {
+            path: path.to_path_buf(),
+            source_path: match source {
+                FileSource::Path { path } => path.clone(),
+                FileSource::Bytes { .. } => PathBuf::from("<plan bytes>"),
+            },
+            expected: size,
+            got,
+        });
     }
-    if let Some(expected) = sha256 {
-        let got = hash_file(path)?;
-        if !got.eq_ignore_ascii_case(expected) {
-            return Err(CommitError::Hash {
-                path: path.to_path_buf(),
-                expected: expected.to_string(),
-                got,
-            });
-        }
+    if let (Some(expected), Some(got)) = (sha256, sum)
+        && !got.eq_ignore_ascii_case(expected)
+    {
+        return Err(CommitError::Hash {
+            path: path.to_path_buf(),
+            expected: expected.to_string(),
+            got,
+        });
     }
-    Ok(())
+    Ok(method)
 }
 
-fn hash_file(path: &Path) -> Result<String, CommitError> {
-    let mut f = fs_err::File::open(path).map_err(io_err(path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io_err(path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
+fn copy_err(e: copy::CopyError) -> CommitError {
+    CommitError::Io {
+        path: e.path,
+        source: e.source,
     }
-    Ok(hex::encode(h.finalize()))
+}
+
+/// The barrier before the journal: every staged file, its data and its directory entry, is
+/// durable. One `syncfs` where the system has it, else an fsync per file and of the folder.
+fn sync_staged(staging: &Path, staged: &[PathBuf]) -> Result<(), CommitError> {
+    if !copy::barrier(staging).map_err(copy_err)? {
+        for path in staged {
+            sync_file(path)?;
+        }
+        sync_dir(staging)?;
+    }
+    Ok(())
 }
 
 fn write_journal(path: &Path, journal: &Journal) -> Result<(), CommitError> {
@@ -621,9 +629,11 @@ fn apply_entries(root: &Path, entries: &[Entry], hook: Hook<'_>) -> Result<(), C
         }
     }
     run_hook(hook, Step::SyncDirs)?;
-    for d in &dirs {
-        if d.is_dir() {
-            sync_dir(d)?;
+    if !copy::barrier(root).map_err(copy_err)? {
+        for d in &dirs {
+            if d.is_dir() {
+                sync_dir(d)?;
+            }
         }
     }
     Ok(())

@@ -397,6 +397,54 @@ fn a_short_copy_or_wrong_hash_is_refused_before_the_commit_point() {
     }
 }
 
+/// A planned sha256 is checked for a file copied from a path (hashed while it is copied, not
+/// read back) and for bytes from the plan; a right one commits, a wrong one is refused before
+/// the commit point.
+#[test]
+fn a_planned_sha256_is_checked_for_copied_files_and_plan_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 9) as u8).collect();
+    let src = tmp.path().join("big.sys");
+    std::fs::write(&src, &data).unwrap();
+    let good = hex::encode(Sha256::digest(&data));
+    let mut bad = good.clone();
+    bad.replace_range(..1, if good.starts_with('0') { "1" } else { "0" });
+    let put = |source: FileSource, sha: &str| Plan {
+        files: vec![FileOp::Put {
+            dest: "Windows/x.sys".into(),
+            source,
+            size: data.len() as u64,
+            sha256: Some(sha.to_string()),
+        }],
+        ..Plan::default()
+    };
+    let from_path = || FileSource::Path { path: src.clone() };
+    let from_bytes = || FileSource::Bytes {
+        bytes: data.clone(),
+    };
+    for source in [from_path(), from_bytes()] {
+        let img = image();
+        let before = snapshot(img.path());
+        let err = run(img.path(), &put(source.clone(), &bad), &mut no_hook())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("the plan expects {bad}")), "{err}");
+        let lock = ImageLock::acquire(img.path()).unwrap();
+        recover(&lock, &mut no_hook()).unwrap();
+        drop(lock);
+        assert_eq!(snapshot(img.path()), before);
+
+        let report = run(
+            img.path(),
+            &put(source, &good.to_uppercase()),
+            &mut no_hook(),
+        )
+        .unwrap();
+        assert_eq!(report.bytes_written, data.len() as u64);
+        assert!(std::fs::read(img.path().join("Windows/x.sys")).unwrap() == data);
+    }
+}
+
 #[test]
 fn a_damaged_journal_is_reported_not_guessed_at() {
     let tmp = tempfile::tempdir().unwrap();
