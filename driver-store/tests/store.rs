@@ -277,6 +277,111 @@ fn a_store_of_schema_1_is_refused_and_converted_by_add() {
     assert!(v.problems.is_empty(), "{:?}", v.problems);
 }
 
+/// A pack as pack schema 1 (store schema 2) wrote it: node lists as JSON, each manifest's
+/// `nodes_sha256` the hash of that JSON.
+fn json_nodes_pack(store: &Store) -> Vec<u8> {
+    use sha2::Digest;
+    let mut out = b"infuse-pack\n".to_vec();
+    out.extend(1u32.to_le_bytes());
+    let manifests = store.list().expect("list");
+    for m in &manifests {
+        let nodes = serde_json::to_vec(&store.nodes(&m.info.id).expect("nodes")).expect("json");
+        let mut m = m.clone();
+        m.nodes_sha256 = hex_of(&sha2::Sha256::digest(&nodes));
+        let manifest = serde_json::to_vec(&m).expect("manifest json");
+        out.extend((manifest.len() as u32).to_le_bytes());
+        out.extend(&manifest);
+        out.extend((nodes.len() as u64).to_le_bytes());
+        out.extend(&nodes);
+    }
+    out.extend(b"end!");
+    out.extend((manifests.len() as u32).to_le_bytes());
+    let digest = sha2::Sha256::digest(&out);
+    out.extend(digest);
+    out
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_store_of_schema_2_is_refused_and_converted_by_add() {
+    let (_tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let before = store.list().expect("list");
+    let pack = store.root().join("packs/0000000001.pack");
+    let binary_len = std::fs::metadata(&pack).expect("pack").len();
+    let old = json_nodes_pack(&store);
+    assert!(old.len() as u64 > binary_len, "JSON node lists are larger");
+    std::fs::write(&pack, &old).expect("write a schema 1 pack");
+    // Read-only use is refused with what to do, naming the schema found.
+    let err = Store::open(store.root()).expect_err("schema 2 refused");
+    assert!(
+        matches!(err, StoreError::OldSchema { schema: 2, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("infuse store add"), "{err}");
+    assert!(matches!(store.list(), Err(StoreError::OldSchema { .. })));
+    assert!(matches!(store.verify(), Err(StoreError::OldSchema { .. })));
+    // `add` (no sources) converts it: the same packages and nodes, one binary pack, the old
+    // pack gone; the manifests are again those the index was built from (node list hashes of
+    // the binary encoding), so the index stands.
+    let index_before = std::fs::read(store.root().join("index.bin")).expect("index");
+    let r = add(&store, &[]);
+    assert!(!r.index_rebuilt);
+    assert_eq!(
+        std::fs::read(store.root().join("index.bin")).expect("index"),
+        index_before
+    );
+    assert_eq!(packs(&store), ["0000000002.pack"]);
+    let after = Store::open(store.root())
+        .expect("open")
+        .list()
+        .expect("list");
+    assert_eq!(
+        serde_json::to_value(&after).expect("json"),
+        serde_json::to_value(&before).expect("json"),
+        "same manifests, node list hashes of the binary encoding again"
+    );
+    for m in &after {
+        assert_eq!(store.nodes(&m.info.id).expect("nodes").len(), m.node_count);
+    }
+    let v = store.verify().expect("verify");
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    // A second add has nothing to convert.
+    let r = add(&store, &[]);
+    assert!(!r.index_rebuilt);
+    assert_eq!(packs(&store), ["0000000002.pack"]);
+}
+
+#[test]
+fn a_damaged_node_list_is_an_error_naming_the_pack() {
+    let (_tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let m = store.list().expect("list").remove(0);
+    let pack = store.root().join("packs/0000000001.pack");
+    let mut bytes = std::fs::read(&pack).expect("pack");
+    // The first record's node list starts after its manifest and the two length fields; its
+    // first byte is the node count (a varint): make it claim far more nodes than there are.
+    let mlen = u32::from_le_bytes(bytes[16..20].try_into().expect("4")) as usize;
+    let nodes_at = 20 + mlen + 8;
+    bytes[nodes_at] = 0x7f;
+    std::fs::write(&pack, &bytes).expect("damage");
+    let err = store.nodes(&m.info.id).expect_err("damaged node list");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("0000000001.pack") && msg.contains("node list"),
+        "{msg}"
+    );
+    let v = store.verify().expect("verify");
+    assert!(
+        v.problems.iter().any(|p| p.contains("checksum")),
+        "{:?}",
+        v.problems
+    );
+}
+
 #[test]
 fn a_damaged_pack_is_an_error_naming_the_file() {
     let (_tmp, src, store) = setup();

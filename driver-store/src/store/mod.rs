@@ -9,7 +9,7 @@
 //!   packs/<seq>.pack           one per `add` that changed something (see [`pack`]): per package
 //!                              its manifest (files → hashes, diagnostics, and the source
 //!                              fingerprint (stat stamps) that makes re-adds free) and its
-//!                              driver nodes (JSON, read only to rebuild the index); a later
+//!                              driver nodes (postcard, read only to rebuild the index); a later
 //!                              pack's package replaces an earlier one's
 //!   index.bin                  ID → driver nodes (see [`index`]), rebuilt from the manifests
 //!   tmp/                       staging for atomic writes (temp + rename, durability barriers)

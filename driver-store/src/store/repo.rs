@@ -9,9 +9,10 @@
 //! index (which only names objects that exist) or the new one; the next `add` notices a stale
 //! index (its recorded state differs from the manifests) and rebuilds it.
 //!
-//! Store schema 2 (this one): `packs/`. Schema 1 had `packages/<id>.json` and
-//! `packages/<id>.nodes` per package; `add` converts such a store (same manifests, one pack),
-//! the read-only commands refuse it with a hint to run `add`.
+//! Store schema 3 (this one): `packs/` of pack schema 2 (postcard node lists). Schema 2 had packs
+//! of pack schema 1 (JSON node lists); schema 1 had `packages/<id>.json` and
+//! `packages/<id>.nodes` per package. `add` converts either (the same packages, their node lists
+//! re-encoded, one pack); the read-only commands refuse them with a hint to run `add`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
@@ -30,8 +31,8 @@ use super::package::{DirCache, FileRole, Package, manufacturer_lines, parse_opti
 const MANIFEST_SCHEMA: u32 = 1;
 const LOCK_FILE: &str = "store.lock";
 /// The store layout: 1 = a manifest and a node list file per package (`packages/`), 2 = packs
-/// (`packs/`).
-pub const STORE_SCHEMA: u32 = 2;
+/// (`packs/`) with JSON node lists, 3 = packs with postcard node lists.
+pub const STORE_SCHEMA: u32 = 3;
 const PACKS: &str = "packs";
 /// Where schema 1 kept its manifests and node lists.
 const OLD_PACKAGES: &str = "packages";
@@ -50,9 +51,14 @@ pub enum StoreError {
     )]
     NotAStore { path: PathBuf },
     #[error(
-        "{path}: store written by an older infuse (store schema 1: a manifest and a node list file per package under packages/; this infuse reads schema 2, packs/)\nhint: run `infuse store add {path}` once to convert it"
+        "{path}: store written by an older infuse (store schema {schema}: {layout}; this infuse reads schema 3, packs/ with binary node lists)\nhint: run `infuse store add {path}` once to convert it"
     )]
-    OldSchema { path: PathBuf },
+    OldSchema {
+        path: PathBuf,
+        /// The store schema found (1 or 2).
+        schema: u32,
+        layout: &'static str,
+    },
     #[error(transparent)]
     Pack(#[from] PackError),
     #[error("{path}: {source}")]
@@ -60,6 +66,12 @@ pub enum StoreError {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Postcard {
+        path: PathBuf,
+        #[source]
+        source: postcard::Error,
     },
     #[error(transparent)]
     Index(#[from] IndexError),
@@ -117,7 +129,7 @@ struct Work {
 /// and as it is for the index), and what storing it counted.
 struct Stored {
     manifest: Manifest,
-    nodes_json: Vec<u8>,
+    nodes_bytes: Vec<u8>,
     nodes: Vec<NodeEntry>,
     report: AddReport,
 }
@@ -206,11 +218,11 @@ fn load_one(
         });
     }
     let mut report = AddReport::default();
-    let (manifest, nodes_json, nodes) =
+    let (manifest, nodes_bytes, nodes) =
         store.store_objects(w, pkg, hashes, claimed, &mut report)?;
     Ok(Loaded::Stored(Box::new(Stored {
         manifest,
-        nodes_json,
+        nodes_bytes,
         nodes,
         report,
     })))
@@ -287,19 +299,16 @@ struct Lock {
 impl Store {
     /// Opens an existing store (refusing one of an older schema: [`StoreError::OldSchema`]).
     pub fn open(root: &Path) -> Result<Store, StoreError> {
-        if root.join(OLD_PACKAGES).is_dir() {
-            return Err(StoreError::OldSchema {
-                path: root.to_path_buf(),
-            });
-        }
-        if !root.join(PACKS).is_dir() {
+        let store = Store {
+            root: root.to_path_buf(),
+        };
+        if !root.join(OLD_PACKAGES).is_dir() && !root.join(PACKS).is_dir() {
             return Err(StoreError::NotAStore {
                 path: root.to_path_buf(),
             });
         }
-        Ok(Store {
-            root: root.to_path_buf(),
-        })
+        store.check_schema()?;
+        Ok(store)
     }
 
     /// Opens a store, creating its folders if needed. A store of the older schema is converted
@@ -373,7 +382,11 @@ impl Store {
         if self.root.join(OLD_PACKAGES).is_dir() {
             self.convert_schema_1()?;
         }
-        let catalog = self.catalog()?;
+        let mut catalog = self.catalog()?;
+        if catalog.packs.iter().any(|p| p.schema != pack::SCHEMA) {
+            self.convert_json_nodes(&catalog)?;
+            catalog = self.catalog()?;
+        }
         let mut manifests = catalog.manifests();
         let next_seq = catalog.packs.last().map_or(1, |p| p.seq + 1);
         let mut items = Vec::new();
@@ -459,7 +472,7 @@ impl Store {
                     Loaded::Stored(stored) => {
                         let Stored {
                             manifest,
-                            nodes_json,
+                            nodes_bytes,
                             nodes,
                             report: counted,
                         } = *stored;
@@ -471,7 +484,7 @@ impl Store {
                         report.unstamped.extend(counted.unstamped);
                         report.diagnostics.extend(counted.diagnostics);
                         fresh.insert(manifest.info.id.clone(), nodes);
-                        pending.push((manifest, nodes_json));
+                        pending.push((manifest, nodes_bytes));
                     }
                 }
                 progress(AddEvent::Done(w.display.clone()));
@@ -619,10 +632,7 @@ impl Store {
             report.unstamped.push(id.clone());
         }
         report.diagnostics.extend(pkg.diagnostics.iter().cloned());
-        let nodes = serde_json::to_vec(&entry.nodes).map_err(|source| StoreError::Json {
-            path: self.root.join(PACKS).join(&id),
-            source,
-        })?;
+        let nodes = encode_nodes(&entry.nodes, &self.root.join(PACKS).join(&id))?;
         let manifest = Manifest {
             schema: MANIFEST_SCHEMA,
             source_key: w.key.clone(),
@@ -686,12 +696,27 @@ impl Store {
         Ok(self.catalog()?.manifests())
     }
 
-    /// [`StoreError::OldSchema`] for a store of schema 1 (not yet converted by an `add`).
+    /// [`StoreError::OldSchema`] for a store of schema 1 or 2 (not yet converted by an `add`).
+    /// Reads only the packs' headers.
     fn check_schema(&self) -> Result<(), StoreError> {
         if self.root.join(OLD_PACKAGES).is_dir() {
             return Err(StoreError::OldSchema {
                 path: self.root.clone(),
+                schema: 1,
+                layout: "a manifest and a node list file per package under packages/",
             });
+        }
+        if let Ok(rd) = std::fs::read_dir(self.root.join(PACKS)) {
+            for e in rd.flatten() {
+                let is_pack = e.file_name().to_str().and_then(pack::seq_of).is_some();
+                if is_pack && pack::schema_of(&e.path()) == Some(pack::SCHEMA_JSON_NODES) {
+                    return Err(StoreError::OldSchema {
+                        path: self.root.clone(),
+                        schema: 2,
+                        layout: "packs/ with JSON node lists",
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -755,7 +780,14 @@ impl Store {
                     path: path.clone(),
                     source,
                 })?;
-            let nodes = fs_err::read(old.join(format!("{}.nodes", m.info.id)))?;
+            let nodes_path = old.join(format!("{}.nodes", m.info.id));
+            let json = fs_err::read(&nodes_path)?;
+            let nodes: Vec<NodeEntry> =
+                serde_json::from_slice(&json).map_err(|source| StoreError::Json {
+                    path: nodes_path.clone(),
+                    source,
+                })?;
+            let (bytes, nodes) = reencoded(m, &nodes, &path)?;
             writer.push(&bytes, &nodes)?;
         }
         let tmp = writer.finish()?;
@@ -763,6 +795,34 @@ impl Store {
         self.publish(tmp, &self.root.join(PACKS).join(pack::name_of(next_seq)))?;
         self.barrier()?;
         fs_err::remove_dir_all(&old)?;
+        Ok(())
+    }
+
+    /// Converts a schema 2 store (packs with JSON node lists): every current package, its node
+    /// list re-encoded and its manifest's `nodes_sha256` updated, into one new pack, made durable
+    /// and renamed into place before the old packs are removed. A kill before the removal leaves
+    /// old packs whose packages the new pack replaces; the next `add` converts again (only the
+    /// current packages) and removes them. (Called under the writer's lock.)
+    fn convert_json_nodes(&self, catalog: &Catalog) -> Result<(), StoreError> {
+        let next_seq = catalog.packs.last().map_or(1, |p| p.seq + 1);
+        let mut writer = PackWriter::new(self.temp()?)?;
+        for (id, c) in &catalog.current {
+            let nodes = catalog.nodes(id)?;
+            let path = catalog
+                .packs
+                .get(c.pack)
+                .map(|p| p.path.clone())
+                .unwrap_or_default();
+            let (bytes, nodes) = reencoded(c.manifest.clone(), &nodes, &path)?;
+            writer.push(&bytes, &nodes)?;
+        }
+        let tmp = writer.finish()?;
+        self.barrier()?;
+        self.publish(tmp, &self.root.join(PACKS).join(pack::name_of(next_seq)))?;
+        self.barrier()?;
+        for p in &catalog.packs {
+            fs_err::remove_file(&p.path)?;
+        }
         Ok(())
     }
 
@@ -1028,7 +1088,13 @@ impl Catalog {
             .get(id)
             .ok_or_else(|| StoreError::NoPackage { name: id.into() })?;
         let bytes = self.nodes_bytes(id).unwrap_or_default();
-        serde_json::from_slice(bytes).map_err(|e| {
+        let decoded = match self.packs.get(c.pack).map(|p| p.schema) {
+            Some(pack::SCHEMA_JSON_NODES) => {
+                serde_json::from_slice(bytes).map_err(|e| e.to_string())
+            }
+            _ => decode_nodes(bytes),
+        };
+        decoded.map_err(|e| {
             let pack = self.packs.get(c.pack);
             PackError {
                 path: pack.map(|p| p.path.clone()).unwrap_or_default(),
@@ -1052,6 +1118,39 @@ impl Catalog {
 enum Item {
     Inf(PathBuf),
     Cab(PathBuf),
+}
+
+/// A node list as packs hold it (pack schema 2: postcard).
+fn encode_nodes(nodes: &[NodeEntry], path: &Path) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(nodes).map_err(|source| StoreError::Postcard {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads a node list of pack schema 2; trailing bytes are damage, not slack.
+fn decode_nodes(bytes: &[u8]) -> Result<Vec<NodeEntry>, String> {
+    match postcard::take_from_bytes::<Vec<NodeEntry>>(bytes) {
+        Ok((nodes, [])) => Ok(nodes),
+        Ok((_, rest)) => Err(format!("{} bytes after the node list", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A converted package: `m` with `nodes_sha256` of `nodes` encoded as now, serialized, and the
+/// encoded node list.
+fn reencoded(
+    mut m: Manifest,
+    nodes: &[NodeEntry],
+    path: &Path,
+) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let encoded = encode_nodes(nodes, path)?;
+    m.nodes_sha256 = hex::encode(Sha256::digest(&encoded));
+    let bytes = serde_json::to_vec(&m).map_err(|source| StoreError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((bytes, encoded))
 }
 
 fn discover(source: &Path, out: &mut Vec<Item>) -> Result<(), StoreError> {
