@@ -463,3 +463,83 @@ fn add_registry_lands_in_the_device_configuration() {
     );
     assert_eq!(dword(&got), 8);
 }
+
+impl Fixture {
+    fn run_match(&self, profile: &Path, plugins: Option<&Path>, extra: &[&str]) -> Output {
+        let mut cmd = infuse();
+        cmd.args([
+            "match",
+            "--store",
+            s(&self.store),
+            "--image",
+            s(&self.image),
+        ]);
+        cmd.args(["--profile", s(profile)]);
+        if let Some(p) = plugins {
+            cmd.args(["--plugins", s(p), "--plugin-cache", s(&self.cache)]);
+        }
+        cmd.args(extra);
+        cmd.output().expect("run infuse match")
+    }
+}
+
+/// `infuse match --plugins` shows what `inject --plugins` would write: hwid-alias's edited cnet
+/// is the new SKU's driver (no driver without the plugin), ranked as unsigned (0x80.., §3.1: the
+/// catalog no longer covers the edited INF) on its added hardware ID (#0: identifier score 0); trim's edited cnet replaces the original, which `--explain` shows rejected with the
+/// reason, and the edits are listed with their reasons. (cnet's FeatureScore is 0xF0.)
+#[test]
+fn hwid_alias_and_trim_change_match_explain() {
+    let f = fixture(false, false, false);
+    let profile = f.profile(&[&[NEW_HWID]]);
+    let plain = String::from_utf8(
+        ok(&f.run_match(&profile, None, &["--explain"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(plain.contains("→ no driver"), "{plain}");
+
+    let alias = built_plugin("hwid-alias");
+    let text = String::from_utf8(
+        ok(&f.run_match(&profile, Some(&alias), &["--explain"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let winner = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("→ "))
+        .unwrap_or_default();
+    assert!(winner.contains("cnet.inf"), "{text}");
+    assert!(winner.contains("0x80F00000"), "{text}");
+    assert!(text.contains("transformed: "), "{text}");
+    assert!(text.contains("new hardware line"), "{text}");
+    let v = json(&f.run_match(&profile, Some(&alias), &["--json"]));
+    assert_eq!(
+        v["transformed"][0]["applied"][0]["plugin"], "hwid-alias",
+        "{v:#}"
+    );
+
+    let profile = f.profile(&[&[CNET_HWID]]);
+    let trim = built_plugin("trim");
+    let plain = String::from_utf8(
+        ok(&f.run_match(&profile, None, &["--explain"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(!plain.contains("trim"), "{plain}");
+    let text = String::from_utf8(
+        ok(&f.run_match(&profile, Some(&trim), &["--explain"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(text.contains("which replaces it"), "{text}");
+    assert!(text.contains("contoso_util.dll"), "{text}");
+    let winner = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("→ "))
+        .unwrap_or_default();
+    assert!(winner.contains("0x80F00000"), "{text}");
+}

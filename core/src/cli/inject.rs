@@ -10,20 +10,18 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::transformed::TransformedStore;
 use crate::hwid::{self, Source};
 use crate::image::Image;
 use crate::image::existing::ImageDrivers;
 use crate::plugin::Plugin;
 use crate::plugin::transform::TransformedPackage;
-use crate::rank::memory::MemoryStore;
-use crate::rank::select::{PluginAction, PluginNote};
+use crate::rank::select::PluginAction;
 use crate::rank::store::{ExtraNodes, StoreMatcher};
 use crate::rank::{DeviceMatch, Target};
 use crate::rank::{SignatureRules, Verdict};
 use crate::stage::commit::{self, CommitReport, ImageLock, Recovery, Step};
-use crate::stage::inject::plugins::{
-    Outcome, TransformFailure, routed_store_packages, transform_one,
-};
+use crate::stage::inject::plugins::{Outcome, TransformFailure, transform_one};
 use crate::stage::inject::{self, InjectOptions, InjectPlan, PackageSource};
 use crate::stage::plan::{FileOp, Plan};
 use infuse_driver_store::store::repo::Store;
@@ -289,105 +287,6 @@ impl Plugins {
     }
 }
 
-/// The store packages the plugins transform, ranked in place of the originals: the edited
-/// packages' driver nodes (catalog no longer present: unsigned under the catalog-present rule
-/// set, windows-driver-internals.md §3.1) and what became of each routed package.
-struct TransformedStore {
-    nodes: MemoryStore,
-    /// Per MemoryStore package order: the edited package's id.
-    ids: Vec<String>,
-    /// Store id → the edited package (its id, source and plugins).
-    by_source: std::collections::BTreeMap<String, (String, PackageSource)>,
-    /// Store id → the failure that fails it.
-    failed: std::collections::BTreeMap<String, TransformFailure>,
-}
-
-impl TransformedStore {
-    fn build(
-        plugins: &mut Plugins,
-        store: &Store,
-        matcher: &StoreMatcher,
-        target: &Target,
-    ) -> anyhow::Result<TransformedStore> {
-        let mut t = TransformedStore {
-            nodes: MemoryStore::new(),
-            ids: Vec::new(),
-            by_source: Default::default(),
-            failed: Default::default(),
-        };
-        let Some(scratch) = plugins.scratch.as_ref().map(|d| d.path().to_path_buf()) else {
-            return Ok(t);
-        };
-        let ids = routed_store_packages(&plugins.loaded, matcher.index())
-            .context("cannot list the store's packages for the plugins")?;
-        for id in ids {
-            let src = PackageSource::from_store(store, &id)?;
-            match transform_one(&plugins.loaded, src, target, &scratch)? {
-                Outcome::Unchanged(_) => {}
-                Outcome::Transformed { source, package } => {
-                    let inf = infuse_driver_store::inf::parse_with(
-                        &source.inf_bytes,
-                        &infuse_driver_store::store::package::parse_options(),
-                    );
-                    let model = infuse_driver_store::inf::model::Model::new(&inf);
-                    // The catalog no longer covers the edited INF: never "present".
-                    t.nodes.add_model(&source.inf_name, &model, |_| false);
-                    t.ids.push(package.id.clone());
-                    t.by_source.insert(id, (package.id.clone(), source));
-                    plugins.report().transformed.push(*package);
-                }
-                Outcome::Failed(f) => {
-                    t.failed.insert(id, f);
-                }
-            }
-        }
-        Ok(t)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
-    /// Ranks the device's edited candidates with the others: each routed original is rejected
-    /// in favour of its edited package, which ranks on its own (unsigned) score.
-    fn merge(&self, m: &mut DeviceMatch, target: &Target, rules: SignatureRules) {
-        if self.is_empty() {
-            return;
-        }
-        let notes: Vec<(usize, PluginNote)> = m
-            .candidates
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let (id, src) = self.by_source.get(&c.node.package)?;
-                Some((
-                    i,
-                    PluginNote {
-                        plugin: src.transformed_by.join("+"),
-                        action: PluginAction::Reject,
-                        reason: format!("transformed into {id}, which replaces it"),
-                    },
-                ))
-            })
-            .collect();
-        let edited = self.nodes.match_device(&m.device, target, rules);
-        for mut c in edited.candidates {
-            if let Some(id) = self.ids.get(c.node.package_order as usize) {
-                c.node.package = id.clone();
-            }
-            m.candidates.push(c);
-        }
-        m.apply_plugin_notes(notes);
-    }
-
-    fn source(&self, package: &str) -> Option<&PackageSource> {
-        self.by_source
-            .values()
-            .find(|(id, _)| id == package)
-            .map(|(_, s)| s)
-    }
-}
-
 /// The packages to inject: `--package` ones, then each matched device's winner. With
 /// `--plugins`, the vendor plugins' `transform` edits the packages routed to them (an edited
 /// package replaces its original, ranks as unsigned and needs re-signing) and their `select`
@@ -444,7 +343,15 @@ fn gather(
             .with_context(|| format!("cannot read the driver database of {}", a.image.display()))?;
         let extra: Option<&dyn ExtraNodes> = in_image.has_database().then_some(&in_image as _);
         let rules = SignatureRules::CatalogPresent;
-        let edited = TransformedStore::build(plugins, store, &matcher, &target)?;
+        let edited = match plugins.scratch.as_ref().map(|d| d.path().to_path_buf()) {
+            Some(scratch) => {
+                let (edited, transformed) =
+                    TransformedStore::build(&plugins.loaded, &scratch, store, &matcher, &target)?;
+                plugins.report().transformed.extend(transformed);
+                edited
+            }
+            None => TransformedStore::default(),
+        };
         let mut picked: Vec<String> = Vec::new();
         for d in inv
             .devices
@@ -697,32 +604,7 @@ fn write_plugins_text(out: &mut impl Write, r: &PluginsOutput) -> std::io::Resul
             )?;
         }
     }
-    for t in &r.transformed {
-        let mut by: Vec<&str> = t.applied.iter().map(|e| e.plugin.as_str()).collect();
-        by.dedup();
-        writeln!(
-            out,
-            "transformed: {} -> {} by plugin(s) {}{}",
-            t.source_id,
-            t.id,
-            by.join(", "),
-            if t.needs_resigning {
-                "; needs re-signing (its catalog no longer covers it: ranks and is recorded as unsigned)"
-            } else {
-                ""
-            }
-        )?;
-        for e in &t.applied {
-            writeln!(
-                out,
-                "  {}: {}: {} ({})",
-                e.plugin,
-                edit_label(&e.edit.edit),
-                e.edit.reason,
-                e.effect
-            )?;
-        }
-    }
+    super::transformed::write_transformed(out, &r.transformed)?;
     for f in &r.failures {
         let what = match (&f.device, &f.package) {
             (Some(d), Some(p)) => format!("device {d}, package {p}"),
@@ -742,29 +624,6 @@ fn write_plugins_text(out: &mut impl Write, r: &PluginsOutput) -> std::io::Resul
         writeln!(out, "plugin: {n}")?;
     }
     Ok(())
-}
-
-fn edit_label(e: &crate::plugin::Edit) -> String {
-    use crate::plugin::Edit;
-    match e {
-        Edit::AddHardwareIds { like, ids } => {
-            format!("add-hardware-ids {} like {like}", ids.join(", "))
-        }
-        Edit::InsertLines { section, lines } => {
-            format!("insert-lines [{section}] ({} line(s))", lines.len())
-        }
-        Edit::RemoveLines { section, keys } => {
-            format!("remove-lines [{section}] {}", keys.join(", "))
-        }
-        Edit::DropFile { path } => format!("drop-file {path}"),
-        Edit::DropSection { section } => format!("drop-section [{section}]"),
-        Edit::AddRegistry { value } => format!(
-            "add-registry HKR\\{}{}[{}]",
-            value.subkey,
-            if value.subkey.is_empty() { "" } else { "\\" },
-            value.name
-        ),
-    }
 }
 
 pub(crate) fn reg_op_text(op: &crate::stage::plan::RegOp) -> String {

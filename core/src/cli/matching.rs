@@ -107,7 +107,13 @@ pub(crate) fn run(a: MatchArgs) -> anyhow::Result<ExitCode> {
         a.store.display().to_string(),
         existing.as_ref().map(|x| x as &dyn ExtraNodes),
     )?;
-    let plugins = super::plugin::apply_to_match(&a.plugins, &mut report)?;
+    let plugins = super::plugin::apply_to_match(
+        &a.plugins,
+        &mut report,
+        a.signature_rules,
+        &a.store,
+        &matcher,
+    )?;
     let summary = report.summary;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

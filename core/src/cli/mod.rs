@@ -15,6 +15,7 @@ mod plugin;
 mod reg;
 mod scan;
 mod store;
+mod transformed;
 
 #[derive(Debug, Parser)]
 #[command(

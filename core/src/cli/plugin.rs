@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::plugin::cache::CacheDir;
@@ -126,12 +127,22 @@ pub(crate) struct PluginArgs {
 pub(crate) struct PluginRun {
     pub(crate) statuses: Vec<PluginStatus>,
     pub(crate) failures: usize,
+    /// The store packages the plugins edited (each replaces its original in the ranking).
+    pub(crate) transformed: Vec<crate::plugin::transform::TransformedPackage>,
+    /// Packages a plugin's `transform` failed on (their devices keep the other candidates).
+    pub(crate) transform_failures: Vec<crate::stage::inject::plugins::TransformFailure>,
 }
 
-/// `match --plugins`: loads the plugins and applies `select` to every device routed to them.
+/// `match --plugins`: loads the plugins, lets their `transform` edit the store packages routed to
+/// them (an edited package replaces its original among the candidates and ranks as unsigned, as
+/// `inject --plugins` would write it: cli/transformed.rs), then applies `select` to every device
+/// routed to them.
 pub(crate) fn apply_to_match(
     args: &PluginArgs,
     report: &mut MatchReport,
+    rules: crate::rank::SignatureRules,
+    store: &Path,
+    matcher: &crate::rank::store::StoreMatcher,
 ) -> anyhow::Result<Option<PluginRun>> {
     let Some(dir) = &args.plugins else {
         return Ok(None);
@@ -139,11 +150,32 @@ pub(crate) fn apply_to_match(
     let (plugins, statuses) = load(dir, args.plugin_cache.as_deref())?;
     let mut failures = statuses.iter().filter(|s| !s.ok).count();
     let target = report.target;
+    let scratch = tempfile::Builder::new()
+        .prefix("infuse-transform")
+        .tempdir()
+        .context("cannot create a scratch folder for the plugins' edited INFs")?;
+    let store = infuse_driver_store::store::repo::Store::open(store)
+        .with_context(|| format!("cannot open the store {}", store.display()))?;
+    let (edited, transformed) = super::transformed::TransformedStore::build(
+        &plugins,
+        scratch.path(),
+        &store,
+        matcher,
+        &target,
+    )?;
+    failures += edited.failed.len();
     for m in &mut report.devices {
+        edited.merge(m, &target, rules);
         failures += crate::plugin::route::apply_select(&plugins, m, &target).len();
     }
     report.summary = crate::rank::Summary::of(&report.devices);
-    Ok(Some(PluginRun { statuses, failures }))
+    let transform_failures = edited.failed.into_values().collect();
+    Ok(Some(PluginRun {
+        statuses,
+        failures,
+        transformed,
+        transform_failures,
+    }))
 }
 
 /// `--strict`: any plugin failure fails the run (after the report is printed).
@@ -167,6 +199,8 @@ pub(crate) fn write_match_json(
         #[serde(flatten)]
         report: &'a MatchReport,
         plugins: &'a [PluginStatus],
+        transformed: &'a [crate::plugin::transform::TransformedPackage],
+        transform_failures: &'a [crate::stage::inject::plugins::TransformFailure],
     }
     match run {
         Some(r) => serde_json::to_writer_pretty(
@@ -174,6 +208,8 @@ pub(crate) fn write_match_json(
             &WithPlugins {
                 report,
                 plugins: &r.statuses,
+                transformed: &r.transformed,
+                transform_failures: &r.transform_failures,
             },
         )?,
         None => serde_json::to_writer_pretty(out, report)?,
@@ -199,6 +235,17 @@ pub(crate) fn write_match_header(out: &mut impl Write, run: &PluginRun) -> std::
             )?,
             (None, None) => {}
         }
+    }
+    super::transformed::write_transformed(out, &run.transformed)?;
+    for f in &run.transform_failures {
+        writeln!(
+            out,
+            "# plugin failure ({}): {} on package {}: {}",
+            f.kind,
+            f.plugin,
+            f.package,
+            f.message.lines().next().unwrap_or("")
+        )?;
     }
     Ok(())
 }
