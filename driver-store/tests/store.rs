@@ -626,6 +626,30 @@ fn a_damaged_index_is_detected() {
 }
 
 #[test]
+fn a_torn_object_is_rewritten_by_the_next_add_that_needs_it() {
+    // Objects are written in place; one cut short (a kill mid-write) must not count as stored.
+    let (tmp, src, store) = setup();
+    add(&store, std::slice::from_ref(&src));
+    let obj = objects(&store)
+        .into_iter()
+        .max_by_key(|o| std::fs::metadata(o).expect("object").len())
+        .expect("an object");
+    let whole = std::fs::read(&obj).expect("object");
+    std::fs::write(&obj, &whole[..whole.len() / 2]).expect("tear");
+    // The same packages from another folder: new package ids, the same payloads.
+    let again = tmp.path().join("again");
+    copy_dir(&src, &again);
+    let r = add(&store, &[again]);
+    assert!(
+        r.files_stored >= 1,
+        "the torn object is written again: {r:?}"
+    );
+    assert_eq!(std::fs::read(&obj).expect("object"), whole);
+    let v = store.verify().expect("verify");
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+}
+
+#[test]
 fn nodes_carry_what_ranking_needs() {
     let (_tmp, src, store) = setup();
     add(&store, std::slice::from_ref(&src));

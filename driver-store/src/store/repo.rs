@@ -2,8 +2,10 @@
 //! per-package manifests and node lists in one pack file per add ([`super::pack`]), the atomic
 //! index rebuild, listing, showing and verifying.
 //!
-//! Crash safety: every file is written to `tmp/` and renamed into place, objects and the pack
-//! that names them made durable before the pack is renamed into `packs/`, and the pack's name
+//! Crash safety: every file but the objects is written to `tmp/` and renamed into place (objects
+//! are written in place: named by their content, a torn one is shorter than its size and is
+//! rewritten), objects and the pack that names them made durable before the pack is renamed
+//! into `packs/`, and the pack's name
 //! durable before the index built from it is published, with a durability barrier (`syncfs` on
 //! Linux, fsync per file elsewhere) between each step. A kill at any point leaves the previous
 //! index (which only names objects that exist) or the new one; the next `add` notices a stale
@@ -589,9 +591,12 @@ impl Store {
                     report.bytes_saved += size;
                 } else {
                     if f.role == FileRole::Inf {
-                        self.write_file(&target, &pkg.inf_bytes)?;
+                        self.write_object(&target, |out| out.write_all(&pkg.inf_bytes))?;
                     } else {
-                        self.copy_file(path, &target)?;
+                        let mut source = fs_err::File::open(path)?;
+                        self.write_object(&target, |out| {
+                            std::io::copy(source.file_mut(), out).map(drop)
+                        })?;
                     }
                     report.files_stored += 1;
                     report.bytes_stored += size;
@@ -834,10 +839,38 @@ impl Store {
         self.publish(tmp, target)
     }
 
-    fn copy_file(&self, source: &Path, target: &Path) -> Result<(), StoreError> {
-        let mut tmp = self.temp()?;
-        std::io::copy(&mut fs_err::File::open(source)?, &mut tmp)?;
-        self.publish(tmp, target)
+    /// Writes an object in place (no temp file and rename: one file created, in its own fan-out
+    /// folder rather than all in `tmp/`). An object is named by its content, so a torn one (a
+    /// kill mid-write) is only ever shorter than its size, which is how `add` tells it is not
+    /// there (and truncates and rewrites it); no pack names it before the barrier that follows
+    /// its write. `File` to `File` copies go through `copy_file_range` (reflinks where the file
+    /// system can).
+    fn write_object(
+        &self,
+        target: &Path,
+        fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        let open = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(target)
+        };
+        let mut out = match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(parent) = target.parent() {
+                    fs_err::create_dir_all(parent)?;
+                }
+                open()
+            }
+            r => r,
+        }
+        .map_err(|e| annotate(e, target))?;
+        fill(&mut out).map_err(|e| annotate(e, target))?;
+        #[cfg(not(target_os = "linux"))]
+        out.sync_all().map_err(|e| annotate(e, target))?;
+        Ok(())
     }
 
     fn temp(&self) -> Result<tempfile::NamedTempFile, StoreError> {
