@@ -212,3 +212,42 @@ fn os_flag_builds_the_ladders_of_that_windows() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn ehci_devices_get_the_usb2_stacks_lists() {
+    // The desktop tree's buses 1-2 hang off its two EHCIs (root hubs 1d6b:0002 with
+    // bDeviceProtocol 0), bus 4 off the xHCI. Windows enumerates EHCI devices with the USB 2.0
+    // stack ([WDD] usbcon/usb-3-0-driver-stack-architecture.md): usbhub.sys gives a hub its class
+    // triple, after the COMPAT_VID three on 22621+ (decompiled UsbhBuildClassCompatibleID /
+    // UsbhBuildVendorSpecificCompatibleIDs, nohuto/decompiled-pseudocode 11-24H2/usbhub), while
+    // usbhub3 gives the xHCI's SuperSpeed hub the one ID USB\USB30_HUB
+    // (HUBID_BuildHubCompatibleID).
+    let root = sysfs_fixture("desktop-asus-p8b75-m");
+    let inv = scan_json(&[
+        "--sysfs",
+        root.to_str().expect("utf-8 path"),
+        "--os",
+        "10.0.26100",
+    ]);
+    assert_eq!(
+        ids(
+            device(&inv, r"USB\VID_05E3&PID_0608&REV_7764"),
+            "compatible_ids"
+        ),
+        [
+            r"USB\COMPAT_VID_05E3&Class_09&SubClass_00&Prot_01",
+            r"USB\COMPAT_VID_05E3&Class_09&SubClass_00",
+            r"USB\COMPAT_VID_05E3&Class_09",
+            r"USB\Class_09&SubClass_00&Prot_01",
+            r"USB\Class_09&SubClass_00",
+            r"USB\Class_09",
+        ]
+    );
+    assert_eq!(
+        ids(
+            device(&inv, r"USB\VID_2109&PID_0812&REV_9091"),
+            "compatible_ids"
+        ),
+        [r"USB\USB30_HUB"]
+    );
+}

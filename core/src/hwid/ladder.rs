@@ -172,9 +172,51 @@ impl LadderTarget {
     }
 }
 
-/// IDs of a USB device node as usbhub3 (the hub driver of every xHCI port and USB 3 hub, Windows
-/// 8 and later) builds them — decompiled `HUBID_BuildHardwareID` / `HUBID_BuildCompatibleID`
-/// and its three callees (github.com/nohuto/decompiled-pseudocode, `11-21H2` … `11-25H2/USBHUB3`):
+/// The Windows hub driver that enumerates a USB device, chosen by the host controller the device
+/// hangs off: Windows loads the USB 3.0 stack (usbxhci + ucx + **usbhub3.sys**) for devices on an
+/// xHCI controller and the USB 2.0 stack (usbehci/usbohci/usbuhci + usbport + **usbhub.sys**) for
+/// devices on an EHCI, OHCI or UHCI controller ([WDD] `usbcon/usb-3-0-driver-stack-architecture.md`,
+/// "USB host-side drivers in Windows"). A device behind a hub is enumerated by the stack of the
+/// controller at the root of its tree. The two hub drivers build different ID lists (see
+/// [`usb_device_ids_on`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsbStack {
+    /// usbhub3.sys under an xHCI controller (PCI class 0C0330). The default when the
+    /// controller is not known: every Windows 8+ machine with USB 3 ports has one.
+    #[default]
+    Usb3,
+    /// usbhub.sys under an EHCI (0C0320), OHCI (0C0310) or UHCI (0C0300) controller.
+    Usb2,
+}
+
+impl UsbStack {
+    /// The stack Windows loads for a host controller of PCI class code `class`
+    /// (`0xCCSSPP`): 0C0330 xHCI → usbhub3; 0C0320 EHCI, 0C0310 OHCI, 0C0300 UHCI → usbhub.
+    /// Anything else (not a USB host controller, or 0C03FE device-mode controllers) is `None`.
+    pub fn for_controller_class(class: u32) -> Option<UsbStack> {
+        match class & 0xFF_FFFF {
+            0x0C0330 => Some(UsbStack::Usb3),
+            0x0C0320 | 0x0C0310 | 0x0C0300 => Some(UsbStack::Usb2),
+            _ => None,
+        }
+    }
+}
+
+/// IDs of a USB device node as usbhub3 builds them ([`UsbStack::Usb3`]); see
+/// [`usb_device_ids_on`].
+pub fn usb_device_ids(
+    dev: &UsbDevice,
+    interfaces: &[UsbInterface],
+    target: LadderTarget,
+) -> (Vec<String>, Vec<String>) {
+    usb_device_ids_on(dev, interfaces, target, UsbStack::Usb3)
+}
+
+/// IDs of a USB device node as the hub driver of `stack` builds them.
+///
+/// **usbhub3** (the hub driver of every xHCI port and USB 3 hub, Windows 8 and later) —
+/// decompiled `HUBID_BuildHardwareID` / `HUBID_BuildCompatibleID` and its three callees
+/// (github.com/nohuto/decompiled-pseudocode, `11-21H2` … `11-25H2/USBHUB3`):
 ///
 /// - hardware `USB\VID_v&PID_p&REV_r`, `USB\VID_v&PID_p` ([WDD] `standard-usb-identifiers.md`);
 /// - a composite device (`HUBID_BuildDeviceCompatibleID`): on builds with
@@ -194,12 +236,45 @@ impl LadderTarget {
 ///   device descriptor, or from the single interface when the device class is 0 (`hid/plug-and-
 ///   play-support.md` example 1). All printed `%04X` / `%02X`: upper-case hex.
 ///
-/// Not reproduced (not in sysfs): `USB\MS_COMP_…` IDs from a device's MS OS descriptors (they come
-/// first), and the controller-suffixed audio class IDs usbhub3 adds under a platform flag.
-pub fn usb_device_ids(
+/// **usbhub.sys** (the USB 2.0 stack's hub driver, under EHCI/OHCI/UHCI) — decompiled
+/// `UsbhBuildHardwareID` / `UsbhBuildCompatibleID` → `UsbhBuildDeviceCompatibleID` or
+/// `UsbhBuildClassCompatibleID`, both through `UsbhBuildVendorSpecificCompatibleIDs` (same
+/// repository @ 47643d2d, `11-21H2/usbhub`, `11-23H2/usbhub`, `11-24H2/usbhub`, `11-25H2/usbhub`).
+/// Hardware IDs are usbhub3's two (`USB\VID_nnnn` `&PID_nnnn` `&REV_nnnn`, then without `REV`,
+/// 4 hex digits each); the compatible IDs differ in two places:
+///
+/// - a **hub has no hub-specific ID**: `UsbhBuildCompatibleID` has no hub branch (a PDO flagged
+///   0x20 — composite — goes to `UsbhBuildDeviceCompatibleID`, every other one to
+///   `UsbhBuildClassCompatibleID`), so a hub reports the class triple `USB\Class_09&SubClass_00&
+///   Prot_pp`, `USB\Class_09&SubClass_00`, `USB\Class_09` (with the COMPAT_VID three before it on
+///   builds with them) — what usb.inf's generic hub entry `USB\CLASS_09` matches (device list of
+///   the Windows Embedded 8 "INF-usb" module, learn.microsoft.com previous-versions jj979861).
+///   No `USB\USB20_HUB`;
+/// - the composite COMPAT_VID forms keep the underscore: `UsbhBuildVendorSpecificCompatibleIDs`
+///   appends `&DevClass_nn` (filled with `00`), `&SubClass_nn`, `&Prot_nn` (both from zeroed
+///   values for a composite), so `USB\COMPAT_VID_v&DevClass_00&SubClass_00&Prot_00`, unlike
+///   usbhub3's `…&Prot00`. `UsbhBuildDeviceCompatibleID` then appends the same 190-byte literal
+///   `USB\DevClass_00&SubClass_00&Prot_00`, `USB\DevClass_00&SubClass_00`, `USB\DevClass_00`,
+///   `USB\COMPOSITE` (`11-21H2/usbhub` has no `UsbhBuildDeviceCompatibleID.c` in the dump; the
+///   four literals are the ones [WDD] `standard-usb-identifiers.md` and usbhub3 give);
+///
+/// COMPAT_VID itself follows the same builds as usbhub3: `11-21H2/usbhub`'s
+/// `UsbhBuildClassCompatibleID` goes from the `USB\MS_COMP_…` IDs straight to `USB\Class_nn`,
+/// `11-23H2/usbhub` calls `UsbhBuildVendorSpecificCompatibleIDs` first, as `11-24H2`/`11-25H2`
+/// do — [`USB_COMPAT_VID_FIRST_BUILD`] for both stacks. The class triple itself (`Class_nn`,
+/// `&SubClass_nn`, `&Prot_nn`, from the device descriptor or the single interface) is the same
+/// as usbhub3's.
+///
+/// Not reproduced (not in sysfs): `USB\MS_COMP_…` IDs from a device's MS OS descriptors (both
+/// drivers put them first), usbhub3's controller-suffixed audio class IDs under a platform flag,
+/// and usbhub.sys's fixed 68-byte list for PDOs flagged 0x40 (a 32-character ID whose text is in
+/// a data section the decompiled output does not show; the flag is not set on the enumeration
+/// path `UsbhSetupDevice`, so ordinary devices do not take it).
+pub fn usb_device_ids_on(
     dev: &UsbDevice,
     interfaces: &[UsbInterface],
     target: LadderTarget,
+    stack: UsbStack,
 ) -> (Vec<String>, Vec<String>) {
     let vp = format!("USB\\VID_{:04X}&PID_{:04X}", dev.vendor, dev.product);
     let hw = vec![format!("{vp}&REV_{:04X}", dev.bcd_device), vp];
@@ -207,8 +282,12 @@ pub fn usb_device_ids(
     let mut compat = Vec::new();
     if usb_is_composite(dev, interfaces) {
         if target.usb_compat_vid() {
+            let prot = match stack {
+                UsbStack::Usb3 => "Prot00",
+                UsbStack::Usb2 => "Prot_00",
+            };
             compat.push(format!(
-                "USB\\COMPAT_VID_{vid:04X}&DevClass_00&SubClass_00&Prot00"
+                "USB\\COMPAT_VID_{vid:04X}&DevClass_00&SubClass_00&{prot}"
             ));
             compat.push(format!("USB\\COMPAT_VID_{vid:04X}&DevClass_00&SubClass_00"));
             compat.push(format!("USB\\COMPAT_VID_{vid:04X}&DevClass_00"));
@@ -223,7 +302,7 @@ pub fn usb_device_ids(
         }
         return (hw, compat);
     }
-    if dev.class == USB_CLASS_HUB {
+    if dev.class == USB_CLASS_HUB && stack == UsbStack::Usb3 {
         compat.push(usb_hub_id(dev).to_owned());
         return (hw, compat);
     }
@@ -974,6 +1053,123 @@ mod tests {
                 assert_eq!(c, [r"USB\USB20_HUB"]);
             }
         }
+    }
+
+    #[test]
+    fn usbhub_sys_lists_differ_from_usbhub3_for_hubs_and_composite_compat_vid() {
+        // usbhub.sys (USB 2.0 stack, under EHCI/OHCI/UHCI): UsbhBuildCompatibleID has no hub
+        // branch — a hub takes UsbhBuildClassCompatibleID's class triple, with the COMPAT_VID
+        // three of UsbhBuildVendorSpecificCompatibleIDs before it on 22621+ (decompiled
+        // 11-21H2/usbhub: no COMPAT_VID; 11-23H2, 11-24H2, 11-25H2/usbhub: present).
+        let hub = UsbDevice {
+            vendor: 0x8087,
+            product: 0x0024,
+            bcd_device: 0x0000,
+            class: 9,
+            subclass: 0,
+            protocol: 1,
+            num_configurations: 1,
+        };
+        let intf = [UsbInterface {
+            number: 0,
+            class: 9,
+            subclass: 0,
+            protocol: 0,
+        }];
+        let (hw, c) = usb_device_ids_on(&hub, &intf, LadderTarget::default(), UsbStack::Usb2);
+        assert_eq!(
+            hw,
+            [r"USB\VID_8087&PID_0024&REV_0000", r"USB\VID_8087&PID_0024"]
+        );
+        assert_eq!(
+            c,
+            [
+                r"USB\Class_09&SubClass_00&Prot_01",
+                r"USB\Class_09&SubClass_00",
+                r"USB\Class_09",
+            ]
+        );
+        let (_, c) = usb_device_ids_on(&hub, &intf, LadderTarget::for_build(22000), UsbStack::Usb2);
+        assert_eq!(c.len(), 3, "no COMPAT_VID in 11-21H2/usbhub: {c:?}");
+        let (_, c) = usb_device_ids_on(&hub, &intf, LadderTarget::for_build(22631), UsbStack::Usb2);
+        assert_eq!(
+            c,
+            [
+                r"USB\COMPAT_VID_8087&Class_09&SubClass_00&Prot_01",
+                r"USB\COMPAT_VID_8087&Class_09&SubClass_00",
+                r"USB\COMPAT_VID_8087&Class_09",
+                r"USB\Class_09&SubClass_00&Prot_01",
+                r"USB\Class_09&SubClass_00",
+                r"USB\Class_09",
+            ]
+        );
+        // A composite: UsbhBuildVendorSpecificCompatibleIDs appends `&Prot_nn` with a zeroed
+        // protocol (`Prot_00`, where usbhub3 writes `Prot00`), then UsbhBuildDeviceCompatibleID
+        // the 190-byte literal of the four DevClass_00/COMPOSITE IDs.
+        let webcam = UsbDevice {
+            vendor: 0x04F2,
+            product: 0xB5D8,
+            bcd_device: 0x0017,
+            class: 0xEF,
+            subclass: 2,
+            protocol: 1,
+            num_configurations: 1,
+        };
+        let video = [
+            UsbInterface {
+                number: 0,
+                class: 0x0E,
+                subclass: 1,
+                protocol: 0,
+            },
+            UsbInterface {
+                number: 1,
+                class: 0x0E,
+                subclass: 2,
+                protocol: 0,
+            },
+        ];
+        let target = LadderTarget::for_build(26100);
+        let (_, c2) = usb_device_ids_on(&webcam, &video, target, UsbStack::Usb2);
+        let (_, c3) = usb_device_ids_on(&webcam, &video, target, UsbStack::Usb3);
+        assert_eq!(
+            c2[0],
+            r"USB\COMPAT_VID_04F2&DevClass_00&SubClass_00&Prot_00"
+        );
+        assert_eq!(c3[0], r"USB\COMPAT_VID_04F2&DevClass_00&SubClass_00&Prot00");
+        assert_eq!(c2[1..], c3[1..]);
+        assert_eq!(c2[6], r"USB\COMPOSITE");
+        // Any other device: the same lists from both drivers.
+        let fx2 = osr_fx2();
+        let vendor_intf = [UsbInterface {
+            number: 0,
+            class: 0xFF,
+            subclass: 0,
+            protocol: 0,
+        }];
+        for target in [LadderTarget::default(), LadderTarget::for_build(22631)] {
+            assert_eq!(
+                usb_device_ids_on(&fx2, &vendor_intf, target, UsbStack::Usb2),
+                usb_device_ids_on(&fx2, &vendor_intf, target, UsbStack::Usb3)
+            );
+        }
+    }
+
+    #[test]
+    fn host_controller_classes_pick_the_stack() {
+        // [WDD] usbcon/usb-3-0-driver-stack-architecture.md: the USB 3.0 stack for devices on
+        // xHCI controllers, the USB 2.0 stack for eHCI, oHCI and uHCI ones (PCI class 0C03,
+        // programming interface 30 / 20 / 10 / 00).
+        assert_eq!(
+            UsbStack::for_controller_class(0x0C0330),
+            Some(UsbStack::Usb3)
+        );
+        for class in [0x0C0320, 0x0C0310, 0x0C0300] {
+            assert_eq!(UsbStack::for_controller_class(class), Some(UsbStack::Usb2));
+        }
+        // A USB device controller (prog-if FE) or anything else is no host controller.
+        assert_eq!(UsbStack::for_controller_class(0x0C03FE), None);
+        assert_eq!(UsbStack::for_controller_class(0x010601), None);
     }
 
     #[test]

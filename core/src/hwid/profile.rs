@@ -22,7 +22,10 @@
 //!         interfaces = [ { number = 0, class = 0x0e, subclass = 0x01, protocol = 0 },
 //!                        { number = 1, class = 0x0e, subclass = 0x02, protocol = 0 } ],
 //!         # optional Interface Association Descriptors: grouped interfaces form one child
-//!         associations = [ { first = 0, count = 2, class = 0x0e, subclass = 0x03, protocol = 0 } ] }
+//!         associations = [ { first = 0, count = 2, class = 0x0e, subclass = 0x03, protocol = 0 } ],
+//!         # optional: the host controller at the root of the device's tree, "xhci" (default:
+//!         # usbhub3's lists) or "ehci" / "ohci" / "uhci" (the USB 2.0 stack's usbhub.sys lists)
+//!         controller = "xhci" }
 //!
 //! [[device]]
 //! hdaudio = { vendor_id = 0x10ec0236, subsystem_id = 0x17aa3808, revision_id = 0x100002,
@@ -45,7 +48,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ladder::{
-    self, HdaCodec, LadderTarget, PciFunction, UsbAssociation, UsbDevice, UsbInterface,
+    self, HdaCodec, LadderTarget, PciFunction, UsbAssociation, UsbDevice, UsbInterface, UsbStack,
 };
 use super::{Bus, Device, HwidError, Inventory, read_text};
 
@@ -175,6 +178,28 @@ struct UsbEntry {
     interfaces: Vec<UsbIntfEntry>,
     #[serde(default)]
     associations: Vec<IadEntry>,
+    #[serde(default)]
+    controller: Option<UsbController>,
+}
+
+/// The host controller a profile's USB device hangs off, which picks the Windows hub driver
+/// ([`UsbStack`]).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum UsbController {
+    Xhci,
+    Ehci,
+    Ohci,
+    Uhci,
+}
+
+impl UsbController {
+    fn stack(self) -> UsbStack {
+        match self {
+            UsbController::Xhci => UsbStack::Usb3,
+            UsbController::Ehci | UsbController::Ohci | UsbController::Uhci => UsbStack::Usb2,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,7 +339,10 @@ pub fn parse_for(
                     protocol: opt(i.protocol) as u8,
                 })
                 .collect();
-            let (hw, compat) = ladder::usb_device_ids(&dev, &intfs, target);
+            let stack = u
+                .controller
+                .map_or(UsbStack::default(), UsbController::stack);
+            let (hw, compat) = ladder::usb_device_ids_on(&dev, &intfs, target, stack);
             inv.devices
                 .push(Device::new(format!("{}\\{tag}", hw[1]), hw, compat));
             if ladder::usb_is_composite(&dev, &intfs) {
@@ -439,6 +467,39 @@ boot_critical = true
         let inv = parse(text, false, Path::new("p.toml")).expect("parses");
         assert_eq!(inv.devices[0].compatible_ids[5], r"PCI\CC_060400&DT_4");
         assert_eq!(inv.devices[0].compatible_ids[7], r"PCI\CC_0604&DT_4");
+    }
+
+    #[test]
+    fn usb_controller_picks_the_hub_driver() {
+        // The rate-matching hub 8087:0024 (class 09/00/01) of the desktop fixture. On an EHCI
+        // the USB 2.0 stack's usbhub.sys gives it the class triple (decompiled
+        // UsbhBuildClassCompatibleID, 11-21H2 … 11-25H2/usbhub); on an xHCI, or with no
+        // controller given, usbhub3's one ID (HUBID_BuildHubCompatibleID).
+        let hub = |extra: &str| {
+            format!(
+                "[[device]]\nusb = {{ vendor = 0x8087, product = 0x0024, bcd_device = 0, class = 9, subclass = 0, protocol = 1, interfaces = [ {{ number = 0, class = 9 }} ]{extra} }}\n"
+            )
+        };
+        let ids = |text: &str| {
+            parse(text, false, Path::new("p.toml"))
+                .expect("parses")
+                .devices[0]
+                .compatible_ids
+                .clone()
+        };
+        let triple = [
+            r"USB\Class_09&SubClass_00&Prot_01",
+            r"USB\Class_09&SubClass_00",
+            r"USB\Class_09",
+        ];
+        for c in ["ehci", "ohci", "uhci"] {
+            assert_eq!(ids(&hub(&format!(", controller = \"{c}\""))), triple, "{c}");
+        }
+        assert_eq!(ids(&hub(", controller = \"xhci\"")), [r"USB\USB20_HUB"]);
+        assert_eq!(ids(&hub("")), [r"USB\USB20_HUB"]);
+        let err = parse(&hub(", controller = \"ehc\""), false, Path::new("p.toml"))
+            .expect_err("unknown controller");
+        assert!(err.to_string().contains("ehc"), "{err}");
     }
 
     #[test]

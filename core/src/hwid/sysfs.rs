@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ladder::{self, HdaCodec, LadderTarget, PciFunction, UsbDevice, UsbInterface};
+use super::ladder::{self, HdaCodec, LadderTarget, PciFunction, UsbDevice, UsbInterface, UsbStack};
 use super::{Bus, Device, HwidError, Inventory, parse_hex};
 
 /// Read every supported device under a sysfs root, with the ladders of
@@ -225,7 +225,8 @@ fn usb(root: &Path, inv: &mut Inventory, target: LadderTarget) -> Result<(), Hwi
         }
         interfaces.sort_by_key(|(_, i)| i.number);
         let descs: Vec<UsbInterface> = interfaces.iter().map(|(_, i)| *i).collect();
-        let (hw, compat) = ladder::usb_device_ids(&dev, &descs, target);
+        let stack = usb_stack(root, name, dir)?;
+        let (hw, compat) = ladder::usb_device_ids_on(&dev, &descs, target, stack);
         let composite = ladder::usb_is_composite(&dev, &descs);
         let class_code =
             |c: u8, s: u8, p: u8| Some(u32::from(c) << 16 | u32::from(s) << 8 | u32::from(p));
@@ -271,6 +272,85 @@ fn usb(root: &Path, inv: &mut Inventory, target: LadderTarget) -> Result<(), Hwi
         }
     }
     Ok(())
+}
+
+/// The Windows USB stack that would enumerate the device `name` (directory `dir`): the one of
+/// the host controller at the root of its tree ([`UsbStack::for_controller_class`]). Found, in
+/// this order:
+///
+/// 1. the device's real path (`/sys/devices/pci0000:00/0000:00:1d.0/usb2/2-1/2-1.4`): the
+///    nearest ancestor inside `root` named like a PCI function (`dddd:bb:dd.f`) with a `class`;
+/// 2. the root hub `usbN` of the device's bus (`N` = the digits before the first `-`): its
+///    `serial` is the controller's bus name (`0000:00:1d.0`; drivers/usb/core/hcd.c `rh_string`
+///    returns `hcd->self.bus_name` for string 1), whose `bus/pci/devices/<serial>/class` counts;
+/// 3. the root hub's own descriptor, which Linux builds per controller type (hcd.c): `idProduct`
+///    0001 is a USB 1.1 root hub (OHCI/UHCI → usbhub.sys), 0003 the USB 3 root hub of an xHCI
+///    (→ usbhub3), 0002 a USB 2 root hub whose `bDeviceProtocol` is 1 ("single TT") only when the
+///    controller has an integrated TT (`hcd->has_tt`) — set by xhci.c for the USB 2 root hub of
+///    every xHCI ("USB 2.0 roothub under xHCI has an integrated TT") and by a few embedded EHCIs
+///    (TDI/ChipIdea, Intel CE4100), so 1 → xHCI, 0 → EHCI. An EHCI with an integrated TT on such
+///    an SoC is read as xHCI here; steps 1 and 2 tell it apart on a live `/sys`.
+///
+/// With none of these (a tree without root hubs, a non-PCI controller whose root hub is
+/// missing), [`UsbStack::default`] — usbhub3, the lists infuse built before it knew the stack.
+fn usb_stack(root: &Path, name: &str, dir: &Path) -> Result<UsbStack, HwidError> {
+    let pci_class = |d: &Path| -> Result<Option<UsbStack>, HwidError> {
+        Ok(attr(d, "class")?
+            .and_then(|c| parse_hex(&c))
+            .and_then(UsbStack::for_controller_class))
+    };
+    // 1. The real path, up to the first PCI function inside the sysfs root.
+    if let (Ok(real), Ok(top)) = (fs_err::canonicalize(dir), fs_err::canonicalize(root)) {
+        for anc in real.ancestors().skip(1) {
+            if !anc.starts_with(&top) || anc == top {
+                break;
+            }
+            let is_pci = anc
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_pci_name);
+            if is_pci {
+                if let Some(stack) = pci_class(anc)? {
+                    return Ok(stack);
+                }
+                break;
+            }
+        }
+    }
+    let bus: String = name.chars().take_while(char::is_ascii_digit).collect();
+    if bus.is_empty() {
+        return Ok(UsbStack::default());
+    }
+    let hub = root.join("bus/usb/devices").join(format!("usb{bus}"));
+    // 2. The root hub's serial names the controller.
+    if let Some(serial) = attr(&hub, "serial")?
+        && is_pci_name(&serial)
+        && let Some(stack) = pci_class(&root.join("bus/pci/devices").join(&serial))?
+    {
+        return Ok(stack);
+    }
+    // 3. The root hub's descriptor.
+    let product = attr(&hub, "idProduct")?.and_then(|s| parse_hex(&s));
+    let protocol = attr(&hub, "bDeviceProtocol")?.and_then(|s| parse_hex(&s));
+    Ok(match (product, protocol) {
+        (Some(0x0001), _) => UsbStack::Usb2,
+        (Some(0x0003), _) => UsbStack::Usb3,
+        (Some(0x0002), Some(0)) => UsbStack::Usb2,
+        (Some(0x0002), Some(1)) => UsbStack::Usb3,
+        _ => UsbStack::default(),
+    })
+}
+
+/// `dddd:bb:dd.f`, the kernel's name of a PCI function.
+fn is_pci_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() == 12
+        && b[4] == b':'
+        && b[7] == b':'
+        && b[10] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
 }
 
 fn hdaudio(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
@@ -622,12 +702,23 @@ mod tests {
             compat,
             &usb_class("03", "01", "02").each_ref().map(String::as_str),
         );
-        // The rate-matching hub 8087:8001 (bcdDevice 0.03, bDeviceProtocol 1): usbhub3 gives a
-        // hub the one ID `USB\USB20_HUB` (decompiled HUBID_BuildHubCompatibleID, 11-21H2 …
-        // 11-25H2/USBHUB3), no class IDs. This hub hangs off the EHCI controller, whose USB 2
-        // stack (usbhub.sys) infuse does not model: this is the list usbhub3 builds.
+        // The rate-matching hub 8087:8001 (bcdDevice 0.03, bDeviceProtocol 1) is on bus 1, whose
+        // root hub is 1d6b:0002 with bDeviceProtocol 0 — an EHCI (no integrated TT; Linux hcd.c),
+        // the 8086:9CA6 of the lspci dump. Windows enumerates it with the USB 2.0 stack ([WDD]
+        // usbcon/usb-3-0-driver-stack-architecture.md), and usbhub.sys has no hub ID: its
+        // UsbhBuildClassCompatibleID gives the hub's class triple (decompiled 11-21H2 …
+        // 11-25H2/usbhub), not usbhub3's `USB\USB20_HUB`.
         let (_, compat) = ladder_of(&inv, r"USB\VID_8087&PID_8001&REV_0003");
-        assert_eq!(compat, [r"USB\USB20_HUB"]);
+        assert_eq!(
+            compat,
+            [
+                r"USB\Class_09&SubClass_00&Prot_01",
+                r"USB\Class_09&SubClass_00",
+                r"USB\Class_09",
+            ]
+        );
+        // The devices of bus 2 hang off the xHCI (root hub 1d6b:0002 with bDeviceProtocol 1, the
+        // integrated TT xhci.c sets): usbhub3's lists, as the webcam's DevClass_00 forms above.
         // Root hubs (usbN) are not listed: the host controller's inbox driver serves them.
         assert!(
             inv.devices
@@ -730,6 +821,29 @@ mod tests {
         // BCD revisions keep their digits: the Genesys hub's bcdDevice 77.64 is REV_7764, the
         // VL812's 90.91 REV_9091.
         find(&inv, r"USB\VID_05E3&PID_0608&REV_7764");
+        // Buses 1 and 2 are the two EHCIs (8086:1E2D, 8086:1E26 in the lspci dump; root hubs
+        // 1d6b:0002 with bDeviceProtocol 0, Linux hcd.c: no integrated TT): their rate-matching
+        // hubs 8087:0024 and the Genesys hub 05E3:0608 behind one of them are enumerated by the
+        // USB 2.0 stack ([WDD] usbcon/usb-3-0-driver-stack-architecture.md), whose usbhub.sys
+        // gives a hub the class triple (UsbhBuildCompatibleID has no hub branch; decompiled
+        // 11-21H2 … 11-25H2/usbhub) — single TT, so Prot_01.
+        let ehci_hub = [
+            r"USB\Class_09&SubClass_00&Prot_01",
+            r"USB\Class_09&SubClass_00",
+            r"USB\Class_09",
+        ];
+        let hubs: Vec<&Device> = inv
+            .devices
+            .iter()
+            .filter(|d| {
+                d.hardware_ids[0] == r"USB\VID_8087&PID_0024&REV_0000"
+                    || d.hardware_ids[0] == r"USB\VID_05E3&PID_0608&REV_7764"
+            })
+            .collect();
+        assert_eq!(hubs.len(), 3);
+        for d in hubs {
+            assert_eq!(d.compatible_ids, ehci_hub, "{}", d.instance_id);
+        }
         // Both VL812s are the SuperSpeed hubs (bDeviceProtocol 3) on the xHCI's bus 4: the one
         // compatible ID `USB\USB30_HUB` (HUBID_BuildHubCompatibleID).
         for d in inv
@@ -753,9 +867,9 @@ mod tests {
         // decompiled-pseudocode 11-21H2 vs 11-23H2/USBHUB3) add three COMPAT_VID IDs first on
         // 22621 and later; expected lists in the shape of Microsoft's pnputil outputs ([WDD]
         // "How to test a driver package": 0547:1002 class FF; usbcon/usb-device-specific-
-        // registry-settings.md: composite 045E:0840). Both devices sit on xHCI buses (usbhub3):
-        // the desktop's bus 4 (SuperSpeed hubs 2109:0812 behind the xHCI 8086:1E31) and the
-        // laptop's bus 2 (bus 1 is the EHCI's rate-matching hub 8087:8001).
+        // registry-settings.md: composite 045E:0840). The first two devices sit on xHCI buses
+        // (usbhub3): the desktop's bus 4 (SuperSpeed hubs 2109:0812 behind the xHCI 8086:1E31) and
+        // the laptop's bus 2 (bus 1 is the EHCI's rate-matching hub 8087:8001).
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs");
         let desktop = root.join("desktop-asus-p8b75-m");
         let old = scan_for(&desktop, LadderTarget::for_build(22000)).expect("scans");
@@ -784,6 +898,36 @@ mod tests {
             assert!(!changed || usb_node, "{} changed", a.instance_id);
         }
         assert!(new.source.contains("build 22631"), "{}", new.source);
+        // On the EHCI buses usbhub.sys builds the lists, with its COMPAT_VID forms from the same
+        // builds (UsbhBuildVendorSpecificCompatibleIDs: absent in 11-21H2/usbhub, called from
+        // 11-23H2/usbhub on): the Genesys hub gets them before its class triple, and the Canon
+        // composite's end `&Prot_00` — usbhub.sys appends `&Prot_nn` with a zero protocol, where
+        // usbhub3 writes `Prot00`.
+        let (_, compat) = ladder_of(&new, r"USB\VID_05E3&PID_0608&REV_7764");
+        assert_eq!(
+            compat,
+            [
+                r"USB\COMPAT_VID_05E3&Class_09&SubClass_00&Prot_01",
+                r"USB\COMPAT_VID_05E3&Class_09&SubClass_00",
+                r"USB\COMPAT_VID_05E3&Class_09",
+                r"USB\Class_09&SubClass_00&Prot_01",
+                r"USB\Class_09&SubClass_00",
+                r"USB\Class_09",
+            ]
+        );
+        let (_, compat) = ladder_of(&new, r"USB\VID_04A9&PID_1890&REV_0102");
+        assert_eq!(
+            compat,
+            [
+                r"USB\COMPAT_VID_04A9&DevClass_00&SubClass_00&Prot_00",
+                r"USB\COMPAT_VID_04A9&DevClass_00&SubClass_00",
+                r"USB\COMPAT_VID_04A9&DevClass_00",
+                r"USB\DevClass_00&SubClass_00&Prot_00",
+                r"USB\DevClass_00&SubClass_00",
+                r"USB\DevClass_00",
+                r"USB\COMPOSITE",
+            ]
+        );
         // The laptop's IAD webcam 04CA:703C (EF/02/01), a composite parent: usbhub3 writes the
         // literal DevClass_00 forms whatever the device class.
         let laptop = scan_for(
@@ -803,6 +947,110 @@ mod tests {
                 r"USB\DevClass_00",
                 r"USB\COMPOSITE",
             ]
+        );
+    }
+
+    /// Writes the attribute files of a full-speed/high-speed hub (class 09/00/01, single TT) with
+    /// its one hub interface into `dir` and `dir:1.0` (as the kernel names them).
+    fn write_hub(dir: &Path, vendor: &str, product: &str) {
+        let attrs = [
+            ("idVendor", vendor),
+            ("idProduct", product),
+            ("bcdDevice", "7764"),
+            ("bDeviceClass", "09"),
+            ("bDeviceSubClass", "00"),
+            ("bDeviceProtocol", "01"),
+            ("bNumConfigurations", "1"),
+        ];
+        fs_err::create_dir_all(dir).expect("mkdir");
+        for (name, value) in attrs {
+            fs_err::write(dir.join(name), format!("{value}\n")).expect("write");
+        }
+        let intf = dir.with_file_name(format!(
+            "{}:1.0",
+            dir.file_name().and_then(|n| n.to_str()).expect("name")
+        ));
+        fs_err::create_dir_all(&intf).expect("mkdir");
+        for (name, value) in [
+            ("bInterfaceNumber", "00"),
+            ("bInterfaceClass", "09"),
+            ("bInterfaceSubClass", "00"),
+            ("bInterfaceProtocol", "00"),
+        ] {
+            fs_err::write(intf.join(name), format!("{value}\n")).expect("write");
+        }
+    }
+
+    #[test]
+    fn usb_stack_from_the_controller_of_the_bus() {
+        // A hub's compatible IDs show which hub driver Windows would use: usbhub3 (xHCI) gives
+        // the one ID `USB\USB20_HUB` (decompiled HUBID_BuildHubCompatibleID), usbhub.sys
+        // (EHCI/OHCI/UHCI, [WDD] usbcon/usb-3-0-driver-stack-architecture.md) the class triple
+        // (decompiled UsbhBuildClassCompatibleID, 11-21H2 … 11-25H2/usbhub).
+        let usbhub = [
+            r"USB\Class_09&SubClass_00&Prot_01",
+            r"USB\Class_09&SubClass_00",
+            r"USB\Class_09",
+        ];
+        let hub_ids = |root: &Path| {
+            let inv = scan(root).expect("scans");
+            ladder_of(&inv, r"USB\VID_05E3&PID_0608&REV_7764")
+                .1
+                .to_vec()
+        };
+
+        // 1. A live-style tree: bus/usb/devices/2-1.4 is a symlink into the device hierarchy,
+        // and the controller is the PCI function above it (`class` 0x0c0320, EHCI).
+        let live = tempfile::tempdir().expect("tempdir");
+        let pci = live.path().join("devices/pci0000:00/0000:00:1d.0");
+        let dev = pci.join("usb2/2-1/2-1.4");
+        write_hub(&dev, "05e3", "0608");
+        fs_err::write(pci.join("class"), "0x0c0320\n").expect("write");
+        let links = live.path().join("bus/usb/devices");
+        fs_err::create_dir_all(&links).expect("mkdir");
+        for name in ["2-1.4", "2-1.4:1.0"] {
+            std::os::unix::fs::symlink(
+                format!("../../../devices/pci0000:00/0000:00:1d.0/usb2/2-1/{name}"),
+                links.join(name),
+            )
+            .expect("symlink");
+        }
+        assert_eq!(hub_ids(live.path()), usbhub);
+        // The same hub under an OHCI (0C0310) or UHCI (0C0300): the USB 2.0 stack too.
+        for class in ["0x0c0310", "0x0c0300"] {
+            fs_err::write(pci.join("class"), class).expect("write");
+            assert_eq!(hub_ids(live.path()), usbhub, "{class}");
+        }
+        // Under an xHCI (0C0330): usbhub3.
+        fs_err::write(pci.join("class"), "0x0c0330\n").expect("write");
+        assert_eq!(hub_ids(live.path()), [r"USB\USB20_HUB"]);
+
+        // 2. A flat tree (as the fixtures): the root hub usb3's `serial` names the controller,
+        // whose class decides — and it outranks the root hub's descriptor, which here says
+        // xHCI (1d6b:0002 with the single-TT protocol 1).
+        let flat = tempfile::tempdir().expect("tempdir");
+        let devices = flat.path().join("bus/usb/devices");
+        write_hub(&devices.join("3-2"), "05e3", "0608");
+        let root_hub = devices.join("usb3");
+        write_hub(&root_hub, "1d6b", "0002");
+        fs_err::write(root_hub.join("serial"), "0000:00:1a.0\n").expect("write");
+        let ctl = flat.path().join("bus/pci/devices/0000:00:1a.0");
+        fs_err::create_dir_all(&ctl).expect("mkdir");
+        fs_err::write(ctl.join("class"), "0x0c0320\n").expect("write");
+        assert_eq!(hub_ids(flat.path()), usbhub);
+        // 3. Without the serial, the descriptor: protocol 1 is the xHCI's USB 2 root hub.
+        fs_err::remove_file(root_hub.join("serial")).expect("rm");
+        assert_eq!(hub_ids(flat.path()), [r"USB\USB20_HUB"]);
+        // 1d6b:0001 is a USB 1.1 root hub (OHCI/UHCI): usbhub.sys.
+        fs_err::write(root_hub.join("idProduct"), "0001\n").expect("write");
+        assert_eq!(hub_ids(flat.path()), usbhub);
+        // The root hub itself is never listed.
+        assert!(
+            scan(flat.path())
+                .expect("scans")
+                .devices
+                .iter()
+                .all(|d| !d.hardware_ids[0].contains("VID_1D6B"))
         );
     }
 
