@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | PCI | `bus/pci/devices/<DDDD:BB:DD.F>/` | `vendor`, `device`, `subsystem_vendor`, `subsystem_device` (`0x%04x`), `class` (`0x%06x`), `revision` (`0x%02x`); optional `config` (binary configuration space, for the PCI Express Device/Port Type of the `DT_` IDs — only root reads past byte 64) |
 //! | USB device | `bus/usb/devices/<bus>-<port…>/` | `idVendor`, `idProduct`, `bcdDevice` (`%04x`), `bDeviceClass`, `bDeviceSubClass`, `bDeviceProtocol` (`%02x`), `bNumConfigurations` (`%d`), `descriptors` (raw, for Interface Association Descriptors) |
+//! | USB root hub | `bus/usb/devices/usb<N>/` | `serial` (the host controller's PCI name), `idProduct`, `bDeviceProtocol` — which controller, hence which Windows hub driver, serves bus N (see `usb_stack`); on a live `/sys` the `class` of the PCI function above a device's real path comes first |
 //! | USB interface | `bus/usb/devices/<dev>:<cfg>.<n>/` | `bInterfaceNumber`, `bInterfaceClass`, `bInterfaceSubClass`, `bInterfaceProtocol` (`%02x`) |
 //! | HD Audio | `bus/hdaudio/devices/hdaudioC<c>D<a>/` | `type`, `vendor_id`, `subsystem_id`, `revision_id` (`0x%x`); the controller is the parent directory of the device's real path (its `vendor`, `device`) |
 //! | ACPI | `bus/acpi/devices/<HID>:<nn>/` | `hid`, `modalias` (`acpi:<HID>:<CID>:…:<CLS>:`, the `_CLS` as 6 hex digits; Linux's synthetic `LNX*` IDs dropped), optional `status` (decimal `_STA`), `path` |
