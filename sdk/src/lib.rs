@@ -42,21 +42,28 @@
 //!   So the same plugin code runs natively in a vendor's `cargo test`.
 //! - INF text is parsed with infuse's own parser ([`inf`], from `infuse-driver-store` without
 //!   its IO), so a plugin sees an INF exactly as infuse and Windows' SetupAPI do.
+//! - Features: `guest` (default) is all of the above; `manifest` is the `plugin.toml` reader
+//!   alone, which the host builds without `guest`, so that infuse and the test kit read the file
+//!   with one reader; `testkit` is both plus the native test kit.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 // The generated export macro names the SDK by its crate name, also from inside the SDK.
 extern crate self as infuse_sdk;
 
+#[cfg(feature = "guest")]
 mod context;
+#[cfg(feature = "guest")]
 mod types;
 
-#[cfg(feature = "testkit")]
+#[cfg(feature = "manifest")]
 pub mod manifest;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+#[cfg(feature = "guest")]
 pub use context::{Context, Host};
+#[cfg(feature = "guest")]
 pub use types::{Error, Result};
 
 /// INF parsing: infuse-driver-store's IO-free parser and semantic model.
@@ -67,6 +74,7 @@ pub const API_VERSION: &str = "0.1.0";
 
 /// The bindings generated from `wit/plugin.wit`. Plugins use the re-exports at the crate root;
 /// this module is public for the [`export_plugin!`] macro.
+#[cfg(feature = "guest")]
 #[doc(hidden)]
 #[allow(unreachable_pub, clippy::all, missing_docs)]
 pub mod bindings {
@@ -81,15 +89,18 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "guest")]
 #[doc(hidden)]
 pub use wit_bindgen::rt as __wit_bindgen_rt;
 
+#[cfg(feature = "guest")]
 pub use bindings::infuse::plugin::types::{
     Candidate, Decision, Device, Edit, HardwareIdAlias, Hook, LogLevel, PackageFile, PackageView,
     PluginInfo, RankAdjust, ReasonedEdit, RegistryData, RegistryValue, SectionLines, Target,
     Vendors, Verdict,
 };
 
+#[cfg(feature = "guest")]
 /// A vendor plugin. Implement the constants and the hooks you list in [`Plugin::HOOKS`]; the
 /// other functions have defaults that change nothing. Then export the type with
 /// [`export_plugin!`].
@@ -146,6 +157,7 @@ pub trait Plugin {
     }
 }
 
+#[cfg(feature = "guest")]
 /// Export a [`Plugin`] as the component's implementation of the contract. Use it once, at the
 /// crate root of a `cdylib` crate.
 #[macro_export]
@@ -186,6 +198,7 @@ macro_rules! export_plugin {
     };
 }
 
+#[cfg(feature = "guest")]
 /// The glue between the generated exports and a [`Plugin`]: the component's host imports as
 /// the [`Context`]'s [`Host`].
 #[doc(hidden)]

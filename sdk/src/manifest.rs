@@ -1,14 +1,18 @@
 //! `plugin.toml`: what a plugin directory declares about its component (format in
 //! `sdk/README.md`, "plugin.toml").
 //!
-//! The host reads the same file before it loads the component; this reader is the test kit's,
-//! so a vendor's `cargo test` catches a manifest that disagrees with the code
-//! ([`Manifest::check_describe`]) before `infuse plugin check` does.
+//! This is the one reader of the format (feature `manifest`): the host (infuse's core, which
+//! builds the SDK without its guest bindings) and the test kit both use it, so the two cannot
+//! accept different files or word a refusal differently. The host adds only what is its own on
+//! top: resolving the component's path, requiring and checking `sha256`, and its error types. A
+//! vendor's `cargo test` thus catches a manifest that disagrees with the code
+//! (`Manifest::check_describe`, feature `testkit`) before `infuse plugin check` does.
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "guest")]
 use crate::{Hook, PluginInfo};
 
 /// Default fuel per call (about a billion wasm instructions).
@@ -57,7 +61,7 @@ pub struct ManifestVendors {
 }
 
 /// `[limits]`, per call.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Limits {
     pub fuel: u64,
@@ -117,15 +121,15 @@ impl Manifest {
                 self.name
             ));
         }
-        if !self.api_version.starts_with("0.1.") {
+        if major_minor(&self.api_version) != major_minor(crate::API_VERSION) {
             return Err(format!(
-                "api-version `{}`: this SDK implements 0.1.x",
-                self.api_version
+                "api-version `{}`: this host and SDK implement {} (0.1.x)",
+                self.api_version,
+                crate::API_VERSION
             ));
         }
         let plain = !self.component.is_empty()
             && !self.component.contains(['/', '\\', ':'])
-            && self.component != ".."
             && self.component.ends_with(".wasm");
         if !plain {
             return Err(format!(
@@ -133,9 +137,10 @@ impl Manifest {
                 self.component
             ));
         }
-        let sha_ok = self.sha256.is_empty()
-            || (self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !sha_ok {
+        // An empty sha256 parses (a fresh skeleton has one); the host refuses to load it and
+        // reports the component's hash instead.
+        let hex64 = self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if !self.sha256.is_empty() && !hex64 {
             return Err(format!("sha256 `{}`: expected 64 hex digits", self.sha256));
         }
         if self.hooks.is_empty() {
@@ -173,63 +178,92 @@ impl Manifest {
     }
 
     /// Whether the component's `describe()` agrees with this manifest (name, version, API
-    /// major.minor, vendors, hooks), as the host requires.
+    /// major.minor, vendors, hooks), as the host requires: every disagreement, one per line.
+    #[cfg(feature = "guest")]
     pub fn check_describe(&self, info: &PluginInfo) -> Result<(), String> {
-        let mut problems = Vec::new();
-        if info.name != self.name {
-            problems.push(format!(
-                "name: plugin.toml says `{}`, describe() says `{}`",
-                self.name, info.name
-            ));
-        }
-        if info.version != self.version {
-            problems.push(format!(
-                "version: plugin.toml says `{}`, describe() says `{}`",
-                self.version, info.version
-            ));
-        }
-        if major_minor(&info.api_version) != major_minor(&self.api_version) {
-            problems.push(format!(
-                "api-version: plugin.toml says `{}`, describe() says `{}`",
-                self.api_version, info.api_version
-            ));
-        }
-        if sorted(self.pci_vendors()) != sorted(info.vendors.pci.clone()) {
-            problems.push(format!(
-                "vendors.pci: plugin.toml says {:?}, describe() says {:04x?}",
-                self.vendors.pci, info.vendors.pci
-            ));
-        }
-        if sorted(self.usb_vendors()) != sorted(info.vendors.usb.clone()) {
-            problems.push(format!(
-                "vendors.usb: plugin.toml says {:?}, describe() says {:04x?}",
-                self.vendors.usb, info.vendors.usb
-            ));
-        }
-        let folded = |v: &[String]| sorted(v.iter().map(|p| p.to_lowercase()).collect());
-        if folded(&self.vendors.providers) != folded(&info.vendors.providers) {
-            problems.push(format!(
-                "vendors.providers: plugin.toml says {:?}, describe() says {:?}",
-                self.vendors.providers, info.vendors.providers
-            ));
-        }
-        let hooks: Vec<String> = info
-            .hooks
-            .iter()
-            .map(|h| Hook::name(*h).to_owned())
-            .collect();
-        if sorted(hooks.clone()) != sorted(self.hooks.clone()) {
-            problems.push(format!(
-                "hooks: plugin.toml says {:?}, describe() says {:?}",
-                self.hooks, hooks
-            ));
-        }
+        let hooks: Vec<&str> = info.hooks.iter().map(|h| Hook::name(*h)).collect();
+        let described = Identity {
+            name: &info.name,
+            version: &info.version,
+            api_version: &info.api_version,
+            pci: &info.vendors.pci,
+            usb: &info.vendors.usb,
+            providers: &info.vendors.providers,
+            hooks: &hooks,
+        };
+        let problems = self.disagreements(&described);
         if problems.is_empty() {
             Ok(())
         } else {
             Err(problems.join("\n"))
         }
     }
+
+    /// How `described` (what a component's `describe()` returned, in whichever bindings' types)
+    /// disagrees with this manifest: name, version, API major.minor, vendors (providers compared
+    /// case-insensitively) and hooks (as sets). One message per key, naming it.
+    pub fn disagreements(&self, described: &Identity<'_>) -> Vec<String> {
+        let mut problems = Vec::new();
+        if described.name != self.name {
+            problems.push(format!(
+                "name: plugin.toml says `{}`, describe() says `{}`",
+                self.name, described.name
+            ));
+        }
+        if described.version != self.version {
+            problems.push(format!(
+                "version: plugin.toml says `{}`, describe() says `{}`",
+                self.version, described.version
+            ));
+        }
+        if major_minor(described.api_version) != major_minor(&self.api_version) {
+            problems.push(format!(
+                "api-version: plugin.toml says `{}`, describe() says `{}`",
+                self.api_version, described.api_version
+            ));
+        }
+        for (key, declared, said) in [
+            ("pci", &self.vendors.pci, described.pci),
+            ("usb", &self.vendors.usb, described.usb),
+        ] {
+            let ids: Vec<u16> = declared.iter().filter_map(|s| hex_id(s)).collect();
+            if sorted(ids) != sorted(said.to_vec()) {
+                problems.push(format!(
+                    "vendors.{key}: plugin.toml says {declared:?}, describe() says {said:04x?}"
+                ));
+            }
+        }
+        let folded = |v: &[String]| sorted(v.iter().map(|p| p.to_lowercase()).collect());
+        if folded(&self.vendors.providers) != folded(described.providers) {
+            problems.push(format!(
+                "vendors.providers: plugin.toml says {:?}, describe() says {:?}",
+                self.vendors.providers, described.providers
+            ));
+        }
+        let declared: Vec<&str> = self.hooks.iter().map(String::as_str).collect();
+        if sorted(declared) != sorted(described.hooks.to_vec()) {
+            problems.push(format!(
+                "hooks: plugin.toml says {:?}, describe() says {:?}",
+                self.hooks, described.hooks
+            ));
+        }
+        problems
+    }
+}
+
+/// Who a component says it is (its `describe()`), as plain data: the guest's bindings and the
+/// host's each have their own `PluginInfo` type, and both are compared with a manifest through
+/// this one ([`Manifest::disagreements`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub api_version: &'a str,
+    pub pci: &'a [u16],
+    pub usb: &'a [u16],
+    pub providers: &'a [String],
+    /// Hook names as `plugin.toml` writes them: `select`, `transform`.
+    pub hooks: &'a [&'a str],
 }
 
 /// A vendor ID written as exactly 4 hex digits.
@@ -253,7 +287,6 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Vendors;
 
     const MINIMAL: &str = r#"
 name = "contoso-policy"
@@ -312,7 +345,72 @@ pci = ["8086"]
     }
 
     #[test]
+    fn api_version_compares_major_minor_with_the_contract() {
+        // The contract is infuse:plugin@0.1.0: any 0.1.x manifest is accepted, 0.2 and 1.1 not.
+        for ok in ["0.1.0", "0.1.7"] {
+            let text = MINIMAL.replace(
+                "api-version = \"0.1.0\"",
+                &format!("api-version = \"{ok}\""),
+            );
+            assert_eq!(Manifest::parse(&text).unwrap().api_version, ok);
+        }
+        for bad in ["0.2.0", "1.1.0", "0.10.0", ""] {
+            let text = MINIMAL.replace(
+                "api-version = \"0.1.0\"",
+                &format!("api-version = \"{bad}\""),
+            );
+            let err = Manifest::parse(&text).unwrap_err();
+            assert!(err.starts_with(&format!("api-version `{bad}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn disagreements_name_every_key() {
+        let m = Manifest::parse(MINIMAL).unwrap();
+        let providers = ["Contoso".to_owned()];
+        let described = Identity {
+            name: "contoso-policy",
+            version: "1.0.0",
+            api_version: "0.1.3",
+            pci: &[0x8086],
+            usb: &[],
+            providers: &[],
+            hooks: &["select", "select"],
+        };
+        assert_eq!(m.disagreements(&described), Vec::<String>::new());
+        let wrong = Identity {
+            name: "other",
+            version: "2.0.0",
+            api_version: "0.2.0",
+            pci: &[0x10ec],
+            usb: &[0x046d],
+            providers: &providers,
+            hooks: &["transform"],
+        };
+        let keys: Vec<String> = m
+            .disagreements(&wrong)
+            .iter()
+            .map(|p| p.split(':').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "version",
+                "api-version",
+                "vendors.pci",
+                "vendors.usb",
+                "vendors.providers",
+                "hooks"
+            ]
+        );
+    }
+
+    #[cfg(feature = "guest")]
+    #[test]
     fn describe_must_agree() {
+        use crate::{Hook, PluginInfo, Vendors};
+
         let m = Manifest::parse(MINIMAL).unwrap();
         let mut info = PluginInfo {
             name: "contoso-policy".into(),

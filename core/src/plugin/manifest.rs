@@ -1,28 +1,24 @@
-//! `plugin.toml`, as the host reads it (format in `sdk/README.md`, "plugin.toml"; the SDK's test
-//! kit reads the same file with the same rules).
+//! `plugin.toml`, as the host reads it (format in `sdk/README.md`, "plugin.toml").
 //!
-//! The host is stricter than the test kit on one point: `sha256` is required, because it is what
-//! ties the manifest a vendor signed off to the component that runs.
+//! The file is read and checked by the SDK's reader (`infuse_sdk::manifest`, the one the test
+//! kit uses), so the host and a vendor's `cargo test` accept the same files with the same
+//! messages. What is the host's: the component's path resolved next to `plugin.toml`, `sha256`
+//! normalised (and required at load, in `runtime`: it ties the manifest a vendor signed off to
+//! the component that runs), vendor IDs and hooks in the host's types, and errors naming the file.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use infuse_sdk::manifest as file;
 
 use super::{Hook, PluginError, PluginInfo, Vendors};
 
+pub use file::{
+    DEFAULT_DEADLINE_MS, DEFAULT_FUEL, DEFAULT_MEMORY_BYTES, Limits, MAX_DEADLINE_MS, MAX_FUEL,
+    MAX_MEMORY_BYTES,
+};
+
 /// The manifest's file name in a plugin directory.
 pub const FILE_NAME: &str = "plugin.toml";
-
-/// Default fuel per call (about a billion wasm instructions).
-pub const DEFAULT_FUEL: u64 = 1_000_000_000;
-/// Default linear-memory cap per call: 64 MiB.
-pub const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
-/// Default wall-clock deadline per call.
-pub const DEFAULT_DEADLINE_MS: u64 = 1_000;
-/// The largest values a manifest may ask for.
-pub const MAX_FUEL: u64 = 100_000_000_000;
-pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
-pub const MAX_DEADLINE_MS: u64 = 60_000;
 
 /// A checked `plugin.toml`.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,54 +37,8 @@ pub struct Manifest {
     pub limits: Limits,
     /// The `[config]` table as the JSON object passed to every call.
     pub config_json: String,
-}
-
-/// Per-call limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct Limits {
-    pub fuel: u64,
-    pub memory_bytes: u64,
-    pub deadline_ms: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            fuel: DEFAULT_FUEL,
-            memory_bytes: DEFAULT_MEMORY_BYTES,
-            deadline_ms: DEFAULT_DEADLINE_MS,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Raw {
-    name: String,
-    version: String,
-    api_version: String,
-    component: String,
-    #[serde(default)]
-    sha256: String,
-    hooks: Vec<String>,
-    #[serde(default)]
-    vendors: RawVendors,
-    #[serde(default)]
-    limits: Limits,
-    #[serde(default)]
-    config: toml::Table,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVendors {
-    #[serde(default)]
-    pci: Vec<String>,
-    #[serde(default)]
-    usb: Vec<String>,
-    #[serde(default)]
-    providers: Vec<String>,
+    /// The file as the SDK's reader returned it, for comparing with `describe()`.
+    read: file::Manifest,
 }
 
 impl Manifest {
@@ -104,150 +54,52 @@ impl Manifest {
 
     /// Parses and checks the text of the `plugin.toml` at `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
-        let raw: Raw = toml::from_str(text).map_err(|e| e.to_string())?;
-        let name_ok = !raw.name.is_empty()
-            && raw.name.len() <= 64
-            && raw
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
-            return Err(format!(
-                "name `{}`: expected 1 to 64 lower-case letters, digits and `-`",
-                raw.name
-            ));
-        }
-        if major_minor(&raw.api_version) != major_minor(super::API_VERSION) {
-            return Err(format!(
-                "api-version `{}`: this host implements {} (0.1.x)",
-                raw.api_version,
-                super::API_VERSION
-            ));
-        }
-        let plain = !raw.component.is_empty()
-            && !raw.component.contains(['/', '\\', ':'])
-            && raw.component.ends_with(".wasm");
-        if !plain {
-            return Err(format!(
-                "component `{}`: expected a `.wasm` file name next to plugin.toml",
-                raw.component
-            ));
-        }
-        // An empty sha256 parses (a fresh skeleton has one) but never loads: the host compares
-        // it with the component and reports the component's hash.
-        let hex64 = raw.sha256.len() == 64 && raw.sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        if !raw.sha256.is_empty() && !hex64 {
-            return Err(format!("sha256 `{}`: expected 64 hex digits", raw.sha256));
-        }
-        if raw.hooks.is_empty() {
-            return Err("hooks: expected at least one of \"select\", \"transform\"".to_owned());
-        }
-        let mut hooks = Vec::new();
-        for h in &raw.hooks {
-            hooks.push(match h.as_str() {
+        let read = file::Manifest::parse(text)?;
+        let mut hooks: Vec<Hook> = read
+            .hooks
+            .iter()
+            .map(|h| match h.as_str() {
                 "select" => Hook::Select,
-                "transform" => Hook::Transform,
-                _ => {
-                    return Err(format!(
-                        "hooks: unknown hook `{h}` (expected \"select\" or \"transform\")"
-                    ));
-                }
-            });
-        }
+                // The reader refuses any other name.
+                _ => Hook::Transform,
+            })
+            .collect();
         hooks.sort();
         hooks.dedup();
-        let mut vendors = Vendors {
-            providers: raw.vendors.providers.clone(),
-            ..Vendors::default()
+        let vendors = Vendors {
+            pci: read.pci_vendors(),
+            usb: read.usb_vendors(),
+            providers: read.vendors.providers.clone(),
         };
-        for (key, ids, out) in [
-            ("pci", &raw.vendors.pci, &mut vendors.pci),
-            ("usb", &raw.vendors.usb, &mut vendors.usb),
-        ] {
-            for s in ids {
-                out.push(hex_id(s).ok_or_else(|| {
-                    format!(
-                        "vendors.{key}: `{s}` is not a vendor ID (expected 4 hex digits, e.g. \"8086\")"
-                    )
-                })?);
-            }
-        }
-        if vendors.pci.is_empty() && vendors.usb.is_empty() && vendors.providers.is_empty() {
-            return Err("vendors: expected at least one pci, usb or providers entry".to_owned());
-        }
-        let l = raw.limits;
-        for (key, value, max) in [
-            ("fuel", l.fuel, MAX_FUEL),
-            ("memory-bytes", l.memory_bytes, MAX_MEMORY_BYTES),
-            ("deadline-ms", l.deadline_ms, MAX_DEADLINE_MS),
-        ] {
-            if value == 0 || value > max {
-                return Err(format!("limits.{key} = {value}: expected 1 to {max}"));
-            }
-        }
-        let config_json = serde_json::to_string(&raw.config).map_err(|e| format!("config: {e}"))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         Ok(Manifest {
             path: path.to_path_buf(),
-            name: raw.name,
-            version: raw.version,
-            api_version: raw.api_version,
-            component: dir.join(&raw.component),
-            sha256: raw.sha256.to_ascii_lowercase(),
+            name: read.name.clone(),
+            version: read.version.clone(),
+            api_version: read.api_version.clone(),
+            component: dir.join(&read.component),
+            sha256: read.sha256.to_ascii_lowercase(),
             hooks,
             vendors,
-            limits: l,
-            config_json,
+            limits: read.limits,
+            config_json: read.config_json(),
+            read,
         })
     }
 
     /// Whether `describe()` agrees with this manifest (name, version, API major.minor, vendors,
-    /// hooks): every disagreement, one per line.
+    /// hooks): every disagreement, separated by `; `.
     pub fn check_describe(&self, info: &PluginInfo) -> Result<(), String> {
-        let mut problems = Vec::new();
-        if info.name != self.name {
-            problems.push(format!(
-                "name: plugin.toml says `{}`, describe() says `{}`",
-                self.name, info.name
-            ));
-        }
-        if info.version != self.version {
-            problems.push(format!(
-                "version: plugin.toml says `{}`, describe() says `{}`",
-                self.version, info.version
-            ));
-        }
-        if major_minor(&info.api_version) != major_minor(&self.api_version) {
-            problems.push(format!(
-                "api-version: plugin.toml says `{}`, describe() says `{}`",
-                self.api_version, info.api_version
-            ));
-        }
-        if sorted(self.vendors.pci.clone()) != sorted(info.vendors.pci.clone()) {
-            problems.push(format!(
-                "vendors.pci: plugin.toml says {:04x?}, describe() says {:04x?}",
-                self.vendors.pci, info.vendors.pci
-            ));
-        }
-        if sorted(self.vendors.usb.clone()) != sorted(info.vendors.usb.clone()) {
-            problems.push(format!(
-                "vendors.usb: plugin.toml says {:04x?}, describe() says {:04x?}",
-                self.vendors.usb, info.vendors.usb
-            ));
-        }
-        let folded = |v: &[String]| sorted(v.iter().map(|p| p.to_lowercase()).collect());
-        if folded(&self.vendors.providers) != folded(&info.vendors.providers) {
-            problems.push(format!(
-                "vendors.providers: plugin.toml says {:?}, describe() says {:?}",
-                self.vendors.providers, info.vendors.providers
-            ));
-        }
-        if sorted(info.hooks.clone()) != self.hooks {
-            problems.push(format!(
-                "hooks: plugin.toml says {:?}, describe() says {:?}",
-                self.hooks, info.hooks
-            ));
-        }
+        let hooks: Vec<&str> = info.hooks.iter().map(|h| hook_name(*h)).collect();
+        let problems = self.read.disagreements(&file::Identity {
+            name: &info.name,
+            version: &info.version,
+            api_version: &info.api_version,
+            pci: &info.vendors.pci,
+            usb: &info.vendors.usb,
+            providers: &info.vendors.providers,
+            hooks: &hooks,
+        });
         if problems.is_empty() {
             Ok(())
         } else {
@@ -256,22 +108,12 @@ impl Manifest {
     }
 }
 
-/// A vendor ID written as exactly 4 hex digits.
-fn hex_id(s: &str) -> Option<u16> {
-    (s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| u16::from_str_radix(s, 16).ok())
-        .flatten()
-}
-
-fn major_minor(v: &str) -> Option<(&str, &str)> {
-    let mut parts = v.split('.');
-    Some((parts.next()?, parts.next()?))
-}
-
-fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v.dedup();
-    v
+/// A hook's name as `plugin.toml` writes it.
+fn hook_name(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Select => "select",
+        Hook::Transform => "transform",
+    }
 }
 
 #[cfg(test)]
