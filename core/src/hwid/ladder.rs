@@ -528,22 +528,58 @@ pub fn acpi_ids(hid: &str, cids: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 /// [`acpi_ids`] for a device that also has a `_CLS` (base class, subclass, programming
-/// interface, as PCI class codes): one more compatible ID, `ACPI\CLS_cccc&SUBCLS_ssss` (4 hex
-/// digits each, upper case) — the form Windows INFs match (Microsoft's KMDOD sample
-/// `sampledisplay.inf`: `ACPI\CLS_0003&SUBCLS_0000`; an HP `hdaudbus.inf`:
-/// `ACPI\CLS_0004&SUBCLS_0003`; windows-driver-internals.md §4.4 for display.inf). Placed after
-/// the `_CID` IDs: **UNCONFIRMED** (no real Windows list of a `_CLS` device found), as is whether
-/// acpi.sys adds a form with the programming interface.
+/// interface, as PCI class codes), as acpi.sys builds the lists — decompiled
+/// `ACPIBusIrpQueryHardwareId` / `ACPIBusIrpQueryCompatibleId` (github.com/nohuto/decompiled-
+/// pseudocode @ 47643d2d: the compatible list read in `11-21H2/acpi` and a 24H2-era build, the
+/// hardware list in two builds, the same class code in each; `%04I64X` for class and subclass,
+/// `%02I64X` for the interface):
+///
+/// - hardware: `ACPI\VEN_v&DEV_d`, then `ACPI\VEN_v&DEV_d&CLS_cccc&SUBCLS_ssss&PI_pp`,
+///   `ACPI\VEN_v&DEV_d&CLS_cccc&SUBCLS_ssss`, then `ACPI\<HID>`, `*<HID>`;
+/// - compatible: `ACPI\VEN_v&CLS_cccc&SUBCLS_ssss&PI_pp`, `ACPI\VEN_v&CLS_cccc&SUBCLS_ssss`,
+///   `ACPI\VEN_v`, `ACPI\CLS_cccc&SUBCLS_ssss&PI_pp`, `ACPI\CLS_cccc&SUBCLS_ssss`, **then** the
+///   `_CID` IDs (the class block is written before the `_CID` list is copied in).
+///
+/// With a `_CLS`, acpi.sys writes the `VEN`/`DEV` forms even for a HID of neither PNP nor ACPI
+/// shape (its flag test `& 0x1C` includes the `_CLS` bit), splitting it after 3 characters when
+/// it has 7, else after 4. `ACPI\CLS_cccc&SUBCLS_ssss` is the form INFs match (Microsoft's KMDOD
+/// sample `sampledisplay.inf`: `ACPI\CLS_0003&SUBCLS_0000`; an HP `hdaudbus.inf`:
+/// `ACPI\CLS_0004&SUBCLS_0003`). The `_SUB` (`&SUBSYS_`) and `_HRV` (`&REV_`) forms of the same
+/// functions are not built: Linux's sysfs shows neither.
 pub fn acpi_ids_with_class(
     hid: &str,
     cids: &[String],
     class: Option<(u8, u8, u8)>,
 ) -> (Vec<String>, Vec<String>) {
-    let (hw, mut compat) = acpi_ids(hid, cids);
-    if let Some((base, sub, _)) = class {
-        compat.push(format!("ACPI\\CLS_{base:04X}&SUBCLS_{sub:04X}"));
-    }
-    (hw, compat)
+    let (hw, compat) = acpi_ids(hid, cids);
+    let Some((base, sub, pi)) = class else {
+        return (hw, compat);
+    };
+    let (v, d) = split_pnp_id(hid).unwrap_or_else(|| {
+        let at = (if hid.len() == 7 { 3 } else { 4 }).min(hid.len());
+        if hid.is_char_boundary(at) {
+            hid.split_at(at)
+        } else {
+            (hid, "")
+        }
+    });
+    let cls = format!("CLS_{base:04X}&SUBCLS_{sub:04X}");
+    let pi = format!("&PI_{pi:02X}");
+    let vd = format!("ACPI\\VEN_{v}&DEV_{d}");
+    let mut hw_out = Vec::with_capacity(hw.len() + 3);
+    hw_out.push(vd.clone());
+    hw_out.push(format!("{vd}&{cls}{pi}"));
+    hw_out.push(format!("{vd}&{cls}"));
+    hw_out.extend(hw.into_iter().filter(|id| *id != vd));
+    let mut compat_out = vec![
+        format!("ACPI\\VEN_{v}&{cls}{pi}"),
+        format!("ACPI\\VEN_{v}&{cls}"),
+        format!("ACPI\\VEN_{v}"),
+        format!("ACPI\\{cls}{pi}"),
+        format!("ACPI\\{cls}"),
+    ];
+    compat_out.extend(compat);
+    (hw_out, compat_out)
 }
 
 /// `PNP0A08` → (`PNP`, `0A08`); `ACPI0013` → (`ACPI`, `0013`); anything else → None.
@@ -1199,9 +1235,42 @@ mod tests {
         let (hw, _) = acpi_ids("VMGENCTR", &[]);
         assert_eq!(hw, [r"ACPI\VMGENCTR", "*VMGENCTR"]);
         // An ACPI AHCI controller (_HID AMDI0600, _CLS 01/06/01, as Linux's ahci_platform
-        // matches it): the class ID, never `ACPI\010601`.
-        let (_, compat) = acpi_ids_with_class("AMDI0600", &[], Some((1, 6, 1)));
-        assert_eq!(compat, [r"ACPI\CLS_0001&SUBCLS_0006"]);
+        // matches it), with a _CID: acpi.sys's ACPIBusIrpQueryHardwareId adds the two
+        // VEN&DEV&CLS forms after VEN&DEV, ACPIBusIrpQueryCompatibleId writes its five class
+        // forms before the _CID list (decompiled, 11-21H2/acpi and later). Never `ACPI\010601`.
+        let (hw, compat) =
+            acpi_ids_with_class("AMDI0600", &["PNP0C01".to_owned()], Some((1, 6, 1)));
+        assert_eq!(
+            hw,
+            [
+                r"ACPI\VEN_AMDI&DEV_0600",
+                r"ACPI\VEN_AMDI&DEV_0600&CLS_0001&SUBCLS_0006&PI_01",
+                r"ACPI\VEN_AMDI&DEV_0600&CLS_0001&SUBCLS_0006",
+                r"ACPI\AMDI0600",
+                "*AMDI0600",
+            ]
+        );
+        assert_eq!(
+            compat,
+            [
+                r"ACPI\VEN_AMDI&CLS_0001&SUBCLS_0006&PI_01",
+                r"ACPI\VEN_AMDI&CLS_0001&SUBCLS_0006",
+                r"ACPI\VEN_AMDI",
+                r"ACPI\CLS_0001&SUBCLS_0006&PI_01",
+                r"ACPI\CLS_0001&SUBCLS_0006",
+                r"ACPI\PNP0C01",
+                "*PNP0C01",
+            ]
+        );
+        // Without _CLS nothing changes; a HID of neither shape still gets VEN/DEV forms when
+        // it has one (split after 4 characters).
+        assert_eq!(
+            acpi_ids_with_class("PNP0A08", &[], None),
+            acpi_ids("PNP0A08", &[])
+        );
+        let (hw, _) = acpi_ids_with_class("VMGENCTR", &[], Some((0xFF, 0, 0)));
+        assert_eq!(hw[0], r"ACPI\VEN_VMGE&DEV_NCTR");
+        assert_eq!(hw[3..], [r"ACPI\VMGENCTR", "*VMGENCTR"]);
         let (hw, _) = acpi_ids("LNXPWRBN", &[]);
         assert_eq!(hw, [r"ACPI\FixedButton", "*FixedButton"]);
     }

@@ -1225,8 +1225,19 @@ mod tests {
         }
         let inv = scan(dir.path()).expect("scans");
         let ahci = find(&inv, r"ACPI\VEN_AMDI&DEV_0600");
-        // `ACPI\CLS_0001&SUBCLS_0006`: the INF form of ladder::acpi_ids_with_class.
-        assert_eq!(ahci.compatible_ids, [r"ACPI\CLS_0001&SUBCLS_0006"]);
+        // The _CLS gives acpi.sys's class forms (ladder::acpi_ids_with_class; decompiled
+        // ACPIBusIrpQueryCompatibleId, 11-21H2/acpi and later), among them the INF form
+        // `ACPI\CLS_0001&SUBCLS_0006` — never `ACPI\010601` from the modalias string.
+        assert_eq!(
+            ahci.compatible_ids,
+            [
+                r"ACPI\VEN_AMDI&CLS_0001&SUBCLS_0006&PI_01",
+                r"ACPI\VEN_AMDI&CLS_0001&SUBCLS_0006",
+                r"ACPI\VEN_AMDI",
+                r"ACPI\CLS_0001&SUBCLS_0006&PI_01",
+                r"ACPI\CLS_0001&SUBCLS_0006",
+            ]
+        );
         let video = find(&inv, r"ACPI\VEN_PNP&DEV_0A03");
         assert!(
             video.compatible_ids.is_empty(),
