@@ -755,8 +755,9 @@ mod tests {
         // /ids` output for a class-0 composite device in [WDD] usbcon/usb-device-specific-
         // registry-settings.md ("USB device registry entries", 2023): `USB\DevClass_00&SubClass_00
         // &Prot_00`, `USB\DevClass_00&SubClass_00`, `USB\DevClass_00`, `USB\COMPOSITE` — that
-        // output also lists three `USB\COMPAT_VID_045E&DevClass_00…` IDs first, which infuse does
-        // not produce yet (see README: newer Windows builds only).
+        // output also lists three `USB\COMPAT_VID_045E&DevClass_00…` IDs first, which infuse
+        // builds for targets from 22621 on (usb_ladders_follow_the_target_build; this Canon is on
+        // an EHCI bus, so usbhub.sys's `&Prot_00` form).
         let (hw, compat) = ladder_of(&inv, r"USB\VID_04A9&PID_1890&REV_0102");
         same(
             hw,
