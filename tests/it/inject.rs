@@ -8,6 +8,7 @@ use std::process::Output;
 use infuse::image::build::{ImageBuilder, Release};
 use infuse::stage::commit::{self, ImageLock, Recovery};
 use infuse_tests::image::{Flavour, hex_list, merge, multi_sz, shared_image, utf16z};
+use infuse_tests::run::{copy_dir, hivexget, json, ok, raw, s};
 use infuse_tests::{corpus_dir, infuse, oracle};
 use serde_json::Value;
 
@@ -111,25 +112,6 @@ Vendor = "Infuse Test"
 Disk = "Infuse test disk"
 Dev.Desc = "Infuse transactional test NIC"
 "#;
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn ok(out: &Output) -> &Output {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&ok(out).stdout).expect("json on stdout")
-}
 
 /// A package folder: the INF plus a small payload for every file it names.
 fn package(dir: &Path, inf_name: &str, inf: &str, payloads: &[&str]) -> PathBuf {
@@ -292,38 +274,6 @@ fn state(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// Every file's raw bytes (byte-identical comparisons).
-fn raw(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                out.insert(rel + "/", Vec::new());
-                stack.push(p);
-            } else {
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn inject(image: &Path, packages: &[&Path], extra: &[&str]) -> Output {
     let mut cmd = infuse();
     cmd.args(["inject", "--image", s(image)]);
@@ -332,20 +282,6 @@ fn inject(image: &Path, packages: &[&Path], extra: &[&str]) -> Output {
     }
     cmd.args(extra);
     cmd.output().expect("run infuse inject")
-}
-
-fn hivexget(hive: &Path, key: &str, value: &str) -> String {
-    let out = oracle("hivexget")
-        .args([s(hive), key, value])
-        .output()
-        .expect("run hivexget");
-    assert!(
-        out.status.success(),
-        "hivexget {} {key} {value}: {}",
-        hive.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
 }
 
 fn config(image: &Path, hive: &str) -> PathBuf {
@@ -367,7 +303,7 @@ fn a_kill_at_every_commit_step_leaves_the_image_before_or_after() {
     let before = state(&pristine);
 
     let reference = tmp.path().join("reference");
-    copy_tree(&pristine, &reference);
+    copy_dir(&pristine, &reference);
     ok(&inject(&reference, &[&stor], &[]));
     let after = state(&reference);
     assert_ne!(before, after);
@@ -376,7 +312,7 @@ fn a_kill_at_every_commit_step_leaves_the_image_before_or_after() {
     let mut k = 1;
     loop {
         let img = tmp.path().join(format!("k{k}"));
-        copy_tree(&pristine, &img);
+        copy_dir(&pristine, &img);
         let out_faulted = infuse()
             .env("INFUSE_FAULT_AT", k.to_string())
             .args(["inject", "--image", s(&img), "--package", s(&stor)])
@@ -433,10 +369,10 @@ fn the_next_inject_finishes_an_interrupted_one() {
     let img = win10(tmp.path());
     // Find the commit point: the run whose fault leaves a journal.
     let pristine = tmp.path().join("pristine");
-    copy_tree(&img, &pristine);
+    copy_dir(&img, &pristine);
     for k in 1..100 {
         std::fs::remove_dir_all(&img).unwrap();
-        copy_tree(&pristine, &img);
+        copy_dir(&pristine, &img);
         let out = infuse()
             .env("INFUSE_FAULT_AT", k.to_string())
             .args(["inject", "--image", s(&img), "--package", s(&stor)])

@@ -8,13 +8,13 @@
 //! package of another vendor (`fab`, PCI\VEN_1234&DEV_0001, provider Fabrikam) that no example
 //! plugin is routed to.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use infuse::image::build::{ImageBuilder, Release};
 use infuse_tests::plugins::built_plugin;
-use infuse_tests::{infuse, oracle, repo_root};
+use infuse_tests::run::{copy_dir, hivexget, json, ok, raw, s};
+use infuse_tests::{infuse, repo_root};
 use serde_json::Value;
 
 const CNET_HWID: &str = r"PCI\VEN_8086&DEV_15B8&SUBSYS_86721043";
@@ -31,37 +31,6 @@ ServiceType=1\r\nStartType=3\r\nErrorControl=1\r\nServiceBinary=%13%\\fab.sys\r\
 [DestinationDirs]\r\nDefaultDestDir=13\r\n\r\n[SourceDisksNames]\r\n1=%Disk%\r\n\r\n\
 [SourceDisksFiles]\r\nfab.sys=1\r\n\r\n[Strings]\r\nFab=\"Fabrikam\"\r\nDev=\"Fabrikam device\"\r\n\
 Disk=\"Fabrikam disk\"\r\n";
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn ok(out: &Output) -> &Output {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&ok(out).stdout).expect("json on stdout")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
 
 struct Fixture {
     tmp: tempfile::TempDir,
@@ -175,40 +144,6 @@ fn configured(tmp: &Path, name: &str, edit: impl FnOnce(String) -> String) -> Pa
     to
 }
 
-fn hivexget(hive: &Path, key: &str, value: Option<&str>) -> String {
-    let mut cmd = oracle("hivexget");
-    cmd.args([s(hive), key]);
-    if let Some(v) = value {
-        cmd.arg(v);
-    }
-    let out = cmd.output().expect("run hivexget");
-    assert!(
-        out.status.success(),
-        "hivexget {} {key} {value:?}: {}",
-        hive.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-/// Every file under `root` with its bytes.
-fn raw(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 fn decisions(v: &Value) -> &Vec<Value> {
     v["decisions"].as_array().expect("decisions")
 }
@@ -272,11 +207,11 @@ fn hwid_alias_makes_a_new_sku_get_the_driver() {
     let published = d["published"].as_str().unwrap();
     let key = format!(r"\DriverDatabase\DeviceIds\{NEW_HWID}");
     // The value named by the published INF exists (hivexget fails otherwise).
-    hivexget(&f.drivers(), &key, Some(published));
+    hivexget(&f.drivers(), &key, published);
     let score = hivexget(
         &f.drivers(),
         &format!(r"\DriverDatabase\DriverPackages\{repository}"),
-        Some("SignerScore"),
+        "SignerScore",
     );
     assert_eq!(dword(&score), 0x8000_0000, "transformed = unsigned");
 }
@@ -453,13 +388,13 @@ fn add_registry_lands_in_the_device_configuration() {
             r"\DriverDatabase\DriverInfFiles\{}",
             d["published"].as_str().unwrap()
         ),
-        Some("Configurations"),
+        "Configurations",
     );
     let config = configs.lines().next().expect("a configuration").trim();
     let got = hivexget(
         &f.drivers(),
         &format!(r"{pkg}\Configurations\{config}\Device\Parameters"),
-        Some("SkuFlags"),
+        "SkuFlags",
     );
     assert_eq!(dword(&got), 8);
 }

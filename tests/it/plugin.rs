@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use infuse_tests::plugins::built_plugin;
+use infuse_tests::run::copy_dir;
 use infuse_tests::{infuse, repo_root};
 use serde_json::Value;
 
@@ -24,18 +25,6 @@ struct Fixture {
     store: PathBuf,
     profile: PathBuf,
     cache: PathBuf,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read fixture dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy fixture file");
-        }
-    }
 }
 
 fn fixture() -> Fixture {

@@ -1,10 +1,10 @@
 //! End-to-end tests of `infuse store`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
+use infuse_tests::run::{json, s};
 use infuse_tests::{corpus_dir, infuse, repo_root};
-use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     repo_root().join("driver-store/fixtures/packages")
@@ -12,20 +12,6 @@ fn fixtures() -> PathBuf {
 
 fn run(args: &[&str]) -> Output {
     infuse().args(args).output().expect("run infuse")
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json on stdout")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
 }
 
 #[test]

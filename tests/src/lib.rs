@@ -85,3 +85,4 @@ pub fn oracle(program: &str) -> Command {
 }
 pub mod image;
 pub mod plugins;
+pub mod run;
