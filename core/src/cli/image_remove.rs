@@ -2,7 +2,7 @@
 //! wrote, committed through the same journal as `infuse inject`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -38,18 +38,7 @@ struct Output<'a> {
 
 pub(crate) fn run(a: RemoveDriverArgs) -> anyhow::Result<ExitCode> {
     let mut fault = commit::env_fault_hook();
-    let lock = ImageLock::acquire(&a.image)?;
-    let recovery = if a.plan {
-        if a.image.join(commit::TXN_DIR).exists() {
-            anyhow::bail!(
-                "{}: an interrupted infuse run left a transaction behind\nhint: run without --plan to finish or roll it back first",
-                a.image.display()
-            );
-        }
-        Recovery::Clean
-    } else {
-        commit::recover(&lock, &mut fault)?
-    };
+    let (lock, recovery) = lock_image(&a.image, a.plan, &mut fault)?;
     let image = Image::open(&a.image)
         .with_context(|| format!("cannot open the image {}", a.image.display()))?;
     let plan = plan_removal(&image, &a.published)?;
@@ -108,4 +97,27 @@ pub(crate) fn run(a: RemoveDriverArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Takes the image's lock and finishes or rolls back an interrupted run (shared by `inject` and
+/// `image remove-driver`). With `--plan` nothing may be written, so a transaction left behind is
+/// an error with the way out instead.
+pub(crate) fn lock_image(
+    image: &Path,
+    plan: bool,
+    fault: commit::Hook<'_>,
+) -> anyhow::Result<(ImageLock, Recovery)> {
+    let lock = ImageLock::acquire(image)?;
+    let recovery = if plan {
+        if image.join(commit::TXN_DIR).exists() {
+            anyhow::bail!(
+                "{}: an interrupted infuse run left a transaction behind\nhint: run without --plan to finish or roll it back first",
+                image.display()
+            );
+        }
+        Recovery::Clean
+    } else {
+        commit::recover(&lock, fault)?
+    };
+    Ok((lock, recovery))
 }

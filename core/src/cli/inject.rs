@@ -143,18 +143,7 @@ struct Output<'a> {
 
 pub(crate) fn run(a: InjectArgs) -> anyhow::Result<ExitCode> {
     let mut fault = commit::env_fault_hook();
-    let lock = ImageLock::acquire(&a.image)?;
-    let recovery = if a.plan {
-        if a.image.join(commit::TXN_DIR).exists() {
-            anyhow::bail!(
-                "{}: an interrupted infuse run left a transaction behind\nhint: run without --plan to finish or roll it back first",
-                a.image.display()
-            );
-        }
-        Recovery::Clean
-    } else {
-        commit::recover(&lock, &mut fault)?
-    };
+    let (lock, recovery) = super::image_remove::lock_image(&a.image, a.plan, &mut fault)?;
     match recovery {
         Recovery::Finished => tracing::warn!("finished an interrupted run on this image"),
         Recovery::RolledBack => tracing::warn!("rolled back an interrupted run on this image"),
