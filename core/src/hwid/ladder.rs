@@ -26,18 +26,31 @@ pub fn pci_ids(f: &PciFunction) -> (Vec<String>, Vec<String>) {
 /// Reproduces the `devcon hwids` capture in windows-driver-internals.md §4.1 / inf-behaviour.md §J
 /// (`PCI\VEN_8086&DEV_2FE1…`): four hardware IDs (`SUBSYS&REV`, `SUBSYS`, `CC_ccsspp`, `CC_ccss`)
 /// and seven compatible IDs (`REV`, bare, `VEN&CC_ccsspp`, `VEN&CC_ccss`, `VEN`, `CC_ccsspp`,
-/// `CC_ccss`). `SUBSYS_` is the subsystem *device* ID followed by the subsystem vendor ID, and is
-/// emitted even when both are zero (`SUBSYS_00000000`, as the same devcon capture shows for
-/// `PCI\VEN_8086&DEV_2FBD&SUBSYS_00000000`).
+/// `CC_ccss`). `SUBSYS_` is the subsystem *device* ID followed by the subsystem vendor ID.
 ///
-/// A function with a PCI Express capability (`pcie_type` = Device/Port Type, bits 7:4 of the PCI
-/// Express Capabilities register) also gets `PCI\CC_ccsspp&DT_t` before `PCI\CC_ccsspp` and
-/// `PCI\CC_ccss&DT_t` before `PCI\CC_ccss` among the compatible IDs, `t` one hex digit
-/// ([WDD] `install/identifiers-for-pci-devices.md` documents the places; the digit's format is
-/// that of real Windows lists: `PCI\CC_060400&DT_4`, `PCI\CC_0604&DT_4` for the VMware PCIe root
-/// port 15AD:07A0 in a Win32_PnPEntity dump, `PCI\CC_020000&DT_0`, `PCI\CC_0200&DT_0` for the
-/// vmxnet3 endpoint 15AD:07B0). The §J device 2FE1 is an uncore function without that
-/// capability, hence no `DT_` there. Hardware IDs never carry `DT_`.
+/// **A function without subsystem IDs** (`SubSystemID << 16 | SubVendorID == 0`) still gets
+/// `SUBSYS_00000000` in its first two IDs, but `PCI\VEN_v&DEV_d&REV_r` and `PCI\VEN_v&DEV_d`
+/// move from the compatible IDs to the hardware IDs, after the two `SUBSYS_` forms and before
+/// the `&CC_` forms: six hardware IDs, five compatible IDs. pci.sys source text `id.c`
+/// ("Copyright (C) Microsoft", with the `PCIP\` VM-proxy prefix, so Windows 10 era),
+/// `PciQueryHardwareIDs` ("If there is no subsystem ID, these are hardware IDs", `if (subsystem
+/// == 0)`) and `PciQueryCompatibleIDs` (`if (subsystem != 0)`) — read through the search index
+/// as file id 13492047778, its repository not identifiable there; the same rule, same order, in
+/// the Windows Server 2003 pci.sys `PciQueryId` (github.com/selfrender/Windows-Server-2003
+/// `base/busdrv/pci/id.c` @ b80a07e229fedcfebeebd356c814fd57afe44ca7: "If the subsystem is
+/// non-zero, the second two are compatible IDs, otherwise they are hardware IDs"). Windows reads
+/// a bridge's (header type 1) subsystem IDs from its Subsystem ID capability (ID 0x0D); Linux
+/// shows them in sysfs the same way, so `subsys_*` is what both see.
+///
+/// A function whose `ExpressPort` pci.sys creates (`pcie_type`, see [`express_port_type`]) also
+/// gets `PCI\CC_ccsspp&DT_t` before `PCI\CC_ccsspp` and `PCI\CC_ccss&DT_t` before `PCI\CC_ccss`
+/// among the compatible IDs, `t` = `%01X` of the Device/Port Type (same `id.c`,
+/// `PciQueryCompatibleIDs`: `if (Device->ExpressPort != NULL)`; [WDD]
+/// `install/identifiers-for-pci-devices.md` documents the places; real Windows lists:
+/// `PCI\CC_060400&DT_4`, `PCI\CC_0604&DT_4` for the VMware PCIe root port 15AD:07A0 in a
+/// Win32_PnPEntity dump, `PCI\CC_020000&DT_0`, `PCI\CC_0200&DT_0` for the vmxnet3 endpoint
+/// 15AD:07B0). The §J device 2FE1 is an uncore function without that capability, hence no
+/// `DT_` there. Hardware IDs never carry `DT_`.
 pub fn pci_express_ids(f: &PciFunction, pcie_type: Option<u8>) -> (Vec<String>, Vec<String>) {
     let ven = format!("PCI\\VEN_{:04X}", f.vendor);
     let vd = format!("{ven}&DEV_{:04X}", f.device);
@@ -45,19 +58,20 @@ pub fn pci_express_ids(f: &PciFunction, pcie_type: Option<u8>) -> (Vec<String>, 
     let rev = format!("&REV_{:02X}", f.revision);
     let cc6 = format!("CC_{:06X}", f.class & 0xFF_FFFF);
     let cc4 = format!("CC_{:04X}", (f.class >> 8) & 0xFFFF);
-    let hw = vec![
-        format!("{subsys}{rev}"),
-        subsys,
-        format!("{vd}&{cc6}"),
-        format!("{vd}&{cc4}"),
-    ];
-    let mut compat = vec![
-        format!("{vd}{rev}"),
-        vd,
-        format!("{ven}&{cc6}"),
-        format!("{ven}&{cc4}"),
-        ven,
-    ];
+    let plain = [format!("{vd}{rev}"), vd.clone()];
+    let no_subsystem = f.subsys_vendor == 0 && f.subsys_device == 0;
+    let mut hw = vec![format!("{subsys}{rev}"), subsys];
+    let mut compat = Vec::new();
+    if no_subsystem {
+        hw.extend(plain);
+    } else {
+        compat.extend(plain);
+    }
+    hw.push(format!("{vd}&{cc6}"));
+    hw.push(format!("{vd}&{cc4}"));
+    compat.push(format!("{ven}&{cc6}"));
+    compat.push(format!("{ven}&{cc4}"));
+    compat.push(ven);
     for cc in [cc6, cc4] {
         if let Some(t) = pcie_type {
             compat.push(format!("PCI\\{cc}&DT_{:X}", t & 0xF));
@@ -67,11 +81,98 @@ pub fn pci_express_ids(f: &PciFunction, pcie_type: Option<u8>) -> (Vec<String>, 
     (hw, compat)
 }
 
+/// Where a PCI function sits, as far as pci.sys's Express topology check needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PciParent {
+    /// On a root bus (a host bridge's bus, `/sys/devices/pci0000:00/<fn>`).
+    RootBus,
+    /// Behind a PCI-to-PCI bridge: its PCI Express Device/Port Type (`None` for a bridge without
+    /// a PCI Express capability), whether it has ARI Forwarding enabled (Device Control 2 bit 5),
+    /// and the function's own device number on the bridge's secondary bus.
+    Bridge {
+        express_type: Option<u8>,
+        ari_forwarding: bool,
+        device_number: u8,
+    },
+    /// Not known (a flat fixture tree without the bridge's `config`): the check is skipped.
+    Unknown,
+}
+
+/// The PCI Express Device/Port Type Windows prints as `DT_t`, or `None` when pci.sys creates no
+/// `ExpressPort` for the function and so lists no `DT_` IDs.
+///
+/// pci.sys source text (the Microsoft tree of `id.c`, see [`pci_express_ids`]; read through the
+/// search index, repository not identifiable there): `PciQueryCompatibleIDs` emits `DT_` only
+/// when `Device->ExpressPort != NULL`; the function-creation code creates it for every function
+/// with a PCI Express capability (any type, bridge or endpoint) through `ExpressProcessNewPort`
+/// (`expressport.c`) when the root bus's `_OSC` granted the OS control of any PCI Express feature
+/// (`OscControlGranted != 0`, or a system hack flag), otherwise only an
+/// `ExpressCompatibilityPort` (no `DT_`). `ExpressProcessNewPort` drops the port again when
+///
+/// - the capability's version field (bits 3:0 of its register) is 0;
+/// - `ExpressValidateFabricTopology` fails: Root Port (4), Root Complex Event Collector (10) and
+///   RC Integrated Endpoint (9) must be on a root bus; Endpoint (0), Legacy Endpoint (1),
+///   Upstream Switch Port (5) and PCI Express-to-PCI/PCI-X bridge (7) must be behind a bridge
+///   with an Express capability that is not an Upstream Switch Port, at device number 0 unless
+///   that bridge forwards ARI; a Downstream Switch Port (6) must be behind an Upstream Switch
+///   Port; PCI/PCI-X-to-PCI Express bridges (8) and undefined types always fail.
+///
+/// infuse assumes the `_OSC` grant (not visible in sysfs; Linux's `_OSC: OS now controls [...]`
+/// in dmesg shows it) and, with [`PciParent::Unknown`], skips the topology check.
+pub fn express_port_type(config: &[u8], parent: PciParent) -> Option<u8> {
+    let (version, t) = pcie_capability(config)?;
+    if version == 0 {
+        return None;
+    }
+    let ok = match (t, parent) {
+        (_, PciParent::Unknown) => matches!(t, 0 | 1 | 4..=7 | 9 | 10),
+        (4 | 9 | 10, p) => p == PciParent::RootBus,
+        (
+            0 | 1 | 5 | 7,
+            PciParent::Bridge {
+                express_type: Some(bt),
+                ari_forwarding,
+                device_number,
+            },
+        ) => bt != 5 && (device_number == 0 || ari_forwarding),
+        (
+            6,
+            PciParent::Bridge {
+                express_type: Some(5),
+                ..
+            },
+        ) => true,
+        _ => false,
+    };
+    ok.then_some(t)
+}
+
+/// The PCI Express capability's version (bits 3:0) and Device/Port Type (bits 7:4).
+fn pcie_capability(config: &[u8]) -> Option<(u8, u8)> {
+    let at = pcie_capability_offset(config)?;
+    let reg = *config.get(at + 2)?;
+    Some((reg & 0xF, reg >> 4))
+}
+
+/// Whether the PCI Express capability of a bridge's `config` has ARI Forwarding Enable set
+/// (Device Control 2, capability offset 0x28, bit 5).
+pub fn pcie_ari_forwarding(config: &[u8]) -> bool {
+    pcie_capability_offset(config)
+        .and_then(|at| config.get(at + 0x28))
+        .is_some_and(|b| b & 0x20 != 0)
+}
+
 /// The PCI Express Device/Port Type of a function's configuration space (the sysfs `config`
 /// file): the capability list (status bit 4, pointer at 0x34) walked to the PCI Express
 /// capability (ID 0x10), bits 7:4 of the register at +2. `None` without one, or when the bytes
-/// stop first (an unprivileged read of `config` gives only the first 64 bytes).
+/// stop first (an unprivileged read of `config` gives only the first 64 bytes). Whether Windows
+/// lists it is [`express_port_type`]'s question.
 pub fn pcie_type(config: &[u8]) -> Option<u8> {
+    pcie_capability(config).map(|(_, t)| t)
+}
+
+/// Offset of the PCI Express capability (ID 0x10) in the capability list of `config`.
+fn pcie_capability_offset(config: &[u8]) -> Option<usize> {
     let status = u16::from_le_bytes([*config.get(6)?, *config.get(7)?]);
     if status & 0x10 == 0 {
         return None;
@@ -84,7 +185,8 @@ pub fn pcie_type(config: &[u8]) -> Option<u8> {
         }
         let id = *config.get(ptr)?;
         if id == 0x10 {
-            return Some(config.get(ptr + 2)? >> 4);
+            config.get(ptr + 2)?;
+            return Some(ptr);
         }
         ptr = usize::from(*config.get(ptr + 1)? & 0xFC);
     }
@@ -704,6 +806,129 @@ mod tests {
             ]
         );
         assert_eq!(pci_ids(&nic).1.len(), 7, "no PCIe capability, no DT_");
+    }
+
+    #[test]
+    fn a_function_without_subsystem_ids_has_rev_and_bare_as_hardware_ids() {
+        // pci.sys id.c (Microsoft source text, Windows 10 era; search-index file 13492047778):
+        // PciQueryHardwareIDs writes `…&SUBSYS_%08X&REV_%02X`, `…&SUBSYS_%08X`, then
+        // `if (subsystem == 0)` `…&REV_%02X` and `PCI\VEN_%04X&DEV_%04X`, then the `&CC_` forms;
+        // PciQueryCompatibleIDs writes `REV` and bare only `if (subsystem != 0)`. Same in the
+        // Windows Server 2003 PciQueryId (selfrender/Windows-Server-2003 base/busdrv/pci/id.c
+        // @ b80a07e2). The root port of a PCH without an SSVID capability:
+        let port = PciFunction {
+            vendor: 0x8086,
+            device: 0x9C9A,
+            subsys_vendor: 0,
+            subsys_device: 0,
+            class: 0x060400,
+            revision: 0xE3,
+        };
+        let (hw, compat) = pci_express_ids(&port, Some(4));
+        assert_eq!(
+            hw,
+            [
+                r"PCI\VEN_8086&DEV_9C9A&SUBSYS_00000000&REV_E3",
+                r"PCI\VEN_8086&DEV_9C9A&SUBSYS_00000000",
+                r"PCI\VEN_8086&DEV_9C9A&REV_E3",
+                r"PCI\VEN_8086&DEV_9C9A",
+                r"PCI\VEN_8086&DEV_9C9A&CC_060400",
+                r"PCI\VEN_8086&DEV_9C9A&CC_0604",
+            ]
+        );
+        assert_eq!(
+            compat,
+            [
+                r"PCI\VEN_8086&CC_060400",
+                r"PCI\VEN_8086&CC_0604",
+                r"PCI\VEN_8086",
+                r"PCI\CC_060400&DT_4",
+                r"PCI\CC_060400",
+                r"PCI\CC_0604&DT_4",
+                r"PCI\CC_0604",
+            ]
+        );
+        // One of the two subsystem halves non-zero is "a subsystem ID": the 4 + 7 ladder.
+        let half = PciFunction {
+            subsys_vendor: 0x17AA,
+            ..port
+        };
+        let (hw, compat) = pci_ids(&half);
+        assert_eq!(hw.len(), 4);
+        assert_eq!(
+            compat[..2],
+            [r"PCI\VEN_8086&DEV_9C9A&REV_E3", r"PCI\VEN_8086&DEV_9C9A"]
+        );
+    }
+
+    #[test]
+    fn express_port_follows_pci_sys_topology_check() {
+        // pci.sys expressport.c ExpressProcessNewPort / ExpressValidateFabricTopology (cited at
+        // express_port_type): DT_ only for a function pci.sys keeps an ExpressPort for.
+        let cfg = |reg: u8, devctl2: u8| {
+            let mut c = vec![0u8; 256];
+            c[6] = 0x10;
+            c[0x34] = 0x40;
+            c[0x40] = 0x10;
+            c[0x42] = reg;
+            c[0x40 + 0x28] = devctl2;
+            c
+        };
+        let root_port = cfg(0x42, 0);
+        let endpoint = cfg(0x02, 0);
+        let behind_root_port = |device_number| PciParent::Bridge {
+            express_type: Some(4),
+            ari_forwarding: false,
+            device_number,
+        };
+        assert_eq!(express_port_type(&root_port, PciParent::RootBus), Some(4));
+        assert_eq!(
+            express_port_type(&cfg(0x92, 0), PciParent::RootBus),
+            Some(9)
+        );
+        assert_eq!(
+            express_port_type(&cfg(0xA2, 0), PciParent::RootBus),
+            Some(10)
+        );
+        assert_eq!(express_port_type(&endpoint, behind_root_port(0)), Some(0));
+        assert_eq!(
+            express_port_type(&cfg(0x12, 0), behind_root_port(0)),
+            Some(1)
+        );
+        // Root ports, RCiEPs behind a bridge; endpoints on a root bus: validation fails.
+        assert_eq!(express_port_type(&root_port, behind_root_port(0)), None);
+        assert_eq!(express_port_type(&cfg(0x92, 0), behind_root_port(0)), None);
+        assert_eq!(express_port_type(&endpoint, PciParent::RootBus), None);
+        // An endpoint off device 0 needs ARI forwarding on its bridge; none under an upstream
+        // switch port or a conventional bridge.
+        assert_eq!(express_port_type(&endpoint, behind_root_port(3)), None);
+        let ari = PciParent::Bridge {
+            express_type: Some(4),
+            ari_forwarding: true,
+            device_number: 3,
+        };
+        assert_eq!(express_port_type(&endpoint, ari), Some(0));
+        let upstream = PciParent::Bridge {
+            express_type: Some(5),
+            ari_forwarding: false,
+            device_number: 0,
+        };
+        assert_eq!(express_port_type(&endpoint, upstream), None);
+        assert_eq!(express_port_type(&cfg(0x62, 0), upstream), Some(6));
+        assert_eq!(express_port_type(&cfg(0x62, 0), behind_root_port(0)), None);
+        let conventional = PciParent::Bridge {
+            express_type: None,
+            ari_forwarding: false,
+            device_number: 0,
+        };
+        assert_eq!(express_port_type(&endpoint, conventional), None);
+        // PCI-to-PCIe bridges (8) always fail; capability version 0 makes no port.
+        assert_eq!(express_port_type(&cfg(0x82, 0), PciParent::Unknown), None);
+        assert_eq!(express_port_type(&cfg(0x40, 0), PciParent::RootBus), None);
+        // Parent unknown: the type is kept for the defined types.
+        assert_eq!(express_port_type(&endpoint, PciParent::Unknown), Some(0));
+        assert!(pcie_ari_forwarding(&cfg(0x42, 0x20)));
+        assert!(!pcie_ari_forwarding(&root_port));
     }
 
     #[test]

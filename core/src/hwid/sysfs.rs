@@ -5,7 +5,7 @@
 //!
 //! | bus | directory | files |
 //! |---|---|---|
-//! | PCI | `bus/pci/devices/<DDDD:BB:DD.F>/` | `vendor`, `device`, `subsystem_vendor`, `subsystem_device` (`0x%04x`), `class` (`0x%06x`), `revision` (`0x%02x`); optional `config` (binary configuration space, for the PCI Express Device/Port Type of the `DT_` IDs — only root reads past byte 64) |
+//! | PCI | `bus/pci/devices/<DDDD:BB:DD.F>/` | `vendor`, `device`, `subsystem_vendor`, `subsystem_device` (`0x%04x`), `class` (`0x%06x`), `revision` (`0x%02x`); optional `config` (binary configuration space, for the PCI Express Device/Port Type of the `DT_` IDs and, of bridges, the secondary bus number that places a function in a flat tree — only root reads past byte 64) |
 //! | USB device | `bus/usb/devices/<bus>-<port…>/` | `idVendor`, `idProduct`, `bcdDevice` (`%04x`), `bDeviceClass`, `bDeviceSubClass`, `bDeviceProtocol` (`%02x`), `bNumConfigurations` (`%d`), `descriptors` (raw, for Interface Association Descriptors) |
 //! | USB root hub | `bus/usb/devices/usb<N>/` | `serial` (the host controller's PCI name), `idProduct`, `bDeviceProtocol` — which controller, hence which Windows hub driver, serves bus N (see `usb_stack`); on a live `/sys` the `class` of the PCI function above a device's real path comes first |
 //! | USB interface | `bus/usb/devices/<dev>:<cfg>.<n>/` | `bInterfaceNumber`, `bInterfaceClass`, `bInterfaceSubClass`, `bInterfaceProtocol` (`%02x`) |
@@ -130,26 +130,91 @@ fn pci_function(dir: &Path, inv: &mut Inventory) -> Result<Option<PciFunction>, 
 }
 
 fn pci(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
+    let mut funcs = Vec::new();
     for (name, dir) in entries(&root.join("bus/pci/devices"))? {
         let Some(f) = pci_function(&dir, inv)? else {
             continue;
         };
         // `config` (binary; complete only when read by root) gives the PCI Express type.
-        let pcie = match fs_err::read(dir.join("config")) {
-            Ok(bytes) => ladder::pcie_type(&bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(HwidError::Io {
-                    path: dir.join("config"),
-                    source,
-                });
-            }
+        let config = read_config(&dir)?;
+        funcs.push((name, dir, f, config));
+    }
+    let bridges: Vec<(&str, u32, Option<&[u8]>)> = funcs
+        .iter()
+        .filter(|(_, _, f, _)| matches!(f.class >> 8, 0x0604 | 0x0609))
+        .map(|(n, _, f, c)| (n.as_str(), f.class, c.as_deref()))
+        .collect();
+    for (name, dir, f, config) in &funcs {
+        let dt = match config {
+            Some(c) => ladder::express_port_type(c, pci_parent(name, dir, &bridges)?),
+            None => None,
         };
-        let mut d = Device::pci_express(&f, pcie, &name);
-        d.location = Some(name);
+        let mut d = Device::pci_express(f, dt, name);
+        d.location = Some(name.clone());
         inv.devices.push(d);
     }
     Ok(())
+}
+
+fn read_config(dir: &Path) -> Result<Option<Vec<u8>>, HwidError> {
+    match fs_err::read(dir.join("config")) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(HwidError::Io {
+            path: dir.join("config"),
+            source,
+        }),
+    }
+}
+
+/// Where the function `name` sits, for pci.sys's Express topology check
+/// ([`ladder::express_port_type`]): on a live `/sys` the parent directory of its real path
+/// (`pci0000:00` = a root bus, `0000:00:1c.0` = that bridge); in a flat tree (fixtures) the
+/// bridge whose `config` names the function's bus as its secondary bus (byte 0x19 of a type-1
+/// header), a root bus when every bridge's `config` is there and none does, else unknown.
+fn pci_parent(
+    name: &str,
+    dir: &Path,
+    bridges: &[(&str, u32, Option<&[u8]>)],
+) -> Result<ladder::PciParent, HwidError> {
+    let device_number = u8::from_str_radix(name.get(8..10).unwrap_or("00"), 16).unwrap_or(0);
+    let bridge = |config: Option<&[u8]>| ladder::PciParent::Bridge {
+        express_type: config.and_then(ladder::pcie_type),
+        ari_forwarding: config.is_some_and(ladder::pcie_ari_forwarding),
+        device_number,
+    };
+    if let Ok(real) = fs_err::canonicalize(dir)
+        && let Some(parent) = real.parent()
+        && let Some(pname) = parent.file_name().and_then(|n| n.to_str())
+    {
+        if is_pci_name(pname) {
+            return Ok(bridge(read_config(parent)?.as_deref()));
+        }
+        if pname.starts_with("pci") {
+            return Ok(ladder::PciParent::RootBus);
+        }
+    }
+    let (domain, bus) = (name.get(..4), name.get(5..7));
+    let mut all_known = true;
+    for (bname, _, config) in bridges {
+        if bname.get(..4) != domain || *bname == name {
+            continue;
+        }
+        let Some(c) = config else {
+            all_known = false;
+            continue;
+        };
+        let secondary = c.get(0x19).map(|b| format!("{b:02x}"));
+        let type1 = c.get(0x0E).is_some_and(|h| h & 0x7F == 1);
+        if type1 && secondary.as_deref() == bus {
+            return Ok(bridge(Some(c)));
+        }
+    }
+    Ok(if all_known {
+        ladder::PciParent::RootBus
+    } else {
+        ladder::PciParent::Unknown
+    })
 }
 
 fn usb(root: &Path, inv: &mut Inventory, target: LadderTarget) -> Result<(), HwidError> {
@@ -508,7 +573,8 @@ mod tests {
         assert_eq!(a, e);
     }
 
-    /// The Windows 10 PCI ladder (devcon capture, inf-behaviour.md §J; windows-driver-internals.md §4.1).
+    /// The Windows 10 PCI ladder (devcon capture, inf-behaviour.md §J; windows-driver-internals.md §4.1)
+    /// of a function without a PCI Express port: [`pci_ladder_dt`] with no `DT_`.
     fn pci_ladder(
         ven: &str,
         dev: &str,
@@ -516,25 +582,48 @@ mod tests {
         rev: &str,
         cc: &str,
     ) -> (Vec<String>, Vec<String>) {
+        pci_ladder_dt(ven, dev, subsys, rev, cc, None)
+    }
+
+    /// The PCI ladder written out (not built by `ladder`, so a change of the rule there fails
+    /// these tests): pci.sys `id.c` `PciQueryHardwareIDs` / `PciQueryCompatibleIDs` (cited at
+    /// `ladder::pci_express_ids`). With subsystem IDs: 4 hardware IDs, compatible `REV`, bare,
+    /// `VEN&CC…`, `VEN`, `CC…`; with `SUBSYS_00000000` the `REV` and bare forms are hardware IDs
+    /// 3 and 4 instead. `dt`: the Device/Port Type digit of `PCI\CC_…&DT_t`.
+    fn pci_ladder_dt(
+        ven: &str,
+        dev: &str,
+        subsys: &str,
+        rev: &str,
+        cc: &str,
+        dt: Option<&str>,
+    ) -> (Vec<String>, Vec<String>) {
         let vd = format!("PCI\\VEN_{ven}&DEV_{dev}");
         let cc4 = &cc[..4];
-        (
-            vec![
-                format!("{vd}&SUBSYS_{subsys}&REV_{rev}"),
-                format!("{vd}&SUBSYS_{subsys}"),
-                format!("{vd}&CC_{cc}"),
-                format!("{vd}&CC_{cc4}"),
-            ],
-            vec![
-                format!("{vd}&REV_{rev}"),
-                vd.clone(),
-                format!("PCI\\VEN_{ven}&CC_{cc}"),
-                format!("PCI\\VEN_{ven}&CC_{cc4}"),
-                format!("PCI\\VEN_{ven}"),
-                format!("PCI\\CC_{cc}"),
-                format!("PCI\\CC_{cc4}"),
-            ],
-        )
+        let plain = [format!("{vd}&REV_{rev}"), vd.clone()];
+        let mut hw = vec![
+            format!("{vd}&SUBSYS_{subsys}&REV_{rev}"),
+            format!("{vd}&SUBSYS_{subsys}"),
+        ];
+        let mut compat = Vec::new();
+        if subsys == "00000000" {
+            hw.extend(plain);
+        } else {
+            compat.extend(plain);
+        }
+        hw.extend([format!("{vd}&CC_{cc}"), format!("{vd}&CC_{cc4}")]);
+        compat.extend([
+            format!("PCI\\VEN_{ven}&CC_{cc}"),
+            format!("PCI\\VEN_{ven}&CC_{cc4}"),
+            format!("PCI\\VEN_{ven}"),
+        ]);
+        for c in [cc, cc4] {
+            if let Some(t) = dt {
+                compat.push(format!("PCI\\CC_{c}&DT_{t}"));
+            }
+            compat.push(format!("PCI\\CC_{c}"));
+        }
+        (hw, compat)
     }
 
     #[test]
@@ -545,8 +634,9 @@ mod tests {
         let inv = fixture("this-vm");
         let pci: Vec<&Device> = inv.devices.iter().filter(|d| d.bus == Bus::Pci).collect();
         assert_eq!(pci.len(), 6);
-        // Windows emits SUBSYS_00000000 for a function without subsystem IDs (devcon capture
-        // §J lists PCI\VEN_8086&DEV_2FBD&SUBSYS_00000000&REV_02).
+        // A function without subsystem IDs: `SUBSYS_00000000` in the first two hardware IDs,
+        // then `REV` and the bare VEN&DEV as hardware IDs 3 and 4, not compatible IDs (pci.sys
+        // id.c PciQueryHardwareIDs `if (subsystem == 0)`, cited at ladder::pci_express_ids).
         let (hw, compat) = pci_ladder("8086", "0D57", "00000000", "00", "060000");
         let host = find(&inv, &hw[0]);
         assert_eq!(host.hardware_ids, hw);
