@@ -121,10 +121,16 @@ pub enum PciParent {
 /// in dmesg shows it) and, with [`PciParent::Unknown`], skips the topology check.
 pub fn express_port_type(config: &[u8], parent: PciParent) -> Option<u8> {
     let (version, t) = pcie_capability(config)?;
+    express_port_kept(version, t, parent).then_some(t)
+}
+
+/// [`express_port_type`]'s rule on the capability's version and Device/Port Type `t` as
+/// decoded elsewhere (lspci text).
+pub fn express_port_kept(version: u8, t: u8, parent: PciParent) -> bool {
     if version == 0 {
-        return None;
+        return false;
     }
-    let ok = match (t, parent) {
+    match (t, parent) {
         (_, PciParent::Unknown) => matches!(t, 0 | 1 | 4..=7 | 9 | 10),
         (4 | 9 | 10, p) => p == PciParent::RootBus,
         (
@@ -143,8 +149,7 @@ pub fn express_port_type(config: &[u8], parent: PciParent) -> Option<u8> {
             },
         ) => true,
         _ => false,
-    };
-    ok.then_some(t)
+    }
 }
 
 /// The PCI Express capability's version (bits 3:0) and Device/Port Type (bits 7:4).

@@ -7,15 +7,21 @@
 //! - `lspci -vvnn` (or `-nnv`, `-nn`): a header line per device
 //!   `00:02.0 VGA compatible controller [0300]: Intel Corporation … [8086:0106] (rev 09) (prog-if 00 [VGA controller])`
 //!   followed by indented lines, of which `Subsystem: … [1043:844d]` is used, and (with `-v`)
-//!   `Capabilities: [xx] Express (v2) Root Port (Slot+), MSI 00`, whose port-type words
-//!   (pciutils `ls-caps.c` `cap_express`) give the PCI Express Device/Port Type of the `DT_` IDs.
+//!   `Capabilities: [xx] Express (v2) Root Port (Slot+), MSI 00`, whose version and port-type
+//!   words (pciutils `ls-caps.c` `cap_express`) give the PCI Express Device/Port Type of the
+//!   `DT_` IDs; a bridge's `Capabilities: [xx] Subsystem: … [vvvv:dddd]` (its Subsystem ID
+//!   capability, which pci.sys reads for a type-1 header) gives its subsystem IDs when no plain
+//!   `Subsystem:` line did; `Bus: primary=…, secondary=ss` and `DevCtl2: … ARIFwd+` place the
+//!   functions behind their bridge for pci.sys's topology check
+//!   ([`super::ladder::express_port_kept`]: the secondary bus's bridge is the parent; a bus no
+//!   bridge names is a root bus when every bridge printed its `Bus:` line, else unknown).
 //!
 //! Both yield the PCI ladder of [`super::ladder::pci_express_ids`]. A device without subsystem IDs gets
-//! `SUBSYS_00000000`, as Windows reports it.
+//! `SUBSYS_00000000`, and its `REV` and bare `VEN&DEV` forms as hardware IDs, as pci.sys reports it.
 
 use std::path::Path;
 
-use super::ladder::PciFunction;
+use super::ladder::{self, PciFunction, PciParent};
 use super::{Device, HwidError, Inventory, read_text};
 
 /// Read an lspci file.
@@ -38,8 +44,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, HwidError> {
     } else {
         parse_verbose(text, &mut inv)
     };
-    for (slot, f, desc, pcie) in records {
-        let mut d = Device::pci_express(&f, pcie, &slot);
+    let dts: Vec<Option<u8>> = records.iter().map(|r| express_dt(r, &records)).collect();
+    for (r, dt) in records.into_iter().zip(dts) {
+        let Record { slot, f, desc, .. } = r;
+        let mut d = Device::pci_express(&f, dt, &slot);
         d.description = desc;
         d.location = Some(slot);
         inv.devices.push(d);
@@ -62,8 +70,76 @@ fn name_part(s: &str) -> &str {
     s.rfind(" [").map_or(s, |i| &s[..i]).trim()
 }
 
-/// Slot, function, description, PCI Express Device/Port Type.
-type Record = (String, PciFunction, Option<String>, Option<u8>);
+/// One function of the text.
+struct Record {
+    slot: String,
+    f: PciFunction,
+    desc: Option<String>,
+    /// PCI Express capability: version (1 when the text gives none) and Device/Port Type.
+    express: Option<(u8, u8)>,
+    /// A bridge's secondary bus (`Bus: primary=pp, secondary=ss, …`).
+    secondary: Option<u8>,
+    /// `ARIFwd+` in its `DevCtl2:` line.
+    ari_forwarding: bool,
+}
+
+/// (domain, bus, device) of an lspci slot `[DDDD:]BB:DD.F`.
+fn slot_parts(slot: &str) -> Option<(u16, u8, u8)> {
+    let (head, _func) = slot.rsplit_once('.')?;
+    let mut parts: Vec<&str> = head.split(':').collect();
+    let dev = u8::from_str_radix(parts.pop()?, 16).ok()?;
+    let bus = u8::from_str_radix(parts.pop()?, 16).ok()?;
+    let dom = match parts.pop() {
+        Some(d) => u16::from_str_radix(d, 16).ok()?,
+        None => 0,
+    };
+    Some((dom, bus, dev))
+}
+
+/// The `DT_` digit Windows lists for `r` ([`ladder::express_port_kept`] with the parent found
+/// among `all`).
+fn express_dt(r: &Record, all: &[Record]) -> Option<u8> {
+    let (version, t) = r.express?;
+    let parent = match slot_parts(&r.slot) {
+        None => PciParent::Unknown,
+        Some((dom, bus, dev)) => {
+            let bridges = all.iter().filter(|b| {
+                b.slot != r.slot
+                    && matches!(b.f.class >> 8, 0x0604 | 0x0609)
+                    && slot_parts(&b.slot).is_some_and(|(d, _, _)| d == dom)
+            });
+            let mut all_known = true;
+            let mut found = None;
+            for b in bridges {
+                match b.secondary {
+                    Some(s) if s == bus => found = Some(b),
+                    Some(_) => {}
+                    None => all_known = false,
+                }
+            }
+            match found {
+                Some(b) => PciParent::Bridge {
+                    express_type: b.express.map(|(_, t)| t),
+                    ari_forwarding: b.ari_forwarding,
+                    device_number: dev,
+                },
+                None if all_known => PciParent::RootBus,
+                None => PciParent::Unknown,
+            }
+        }
+    };
+    ladder::express_port_kept(version, t, parent).then_some(t)
+}
+
+/// The version of an lspci `Express` capability line (`(v2) …` → 2; 1 when not printed, as
+/// old pciutils releases did).
+fn express_version(text: &str) -> u8 {
+    text.trim_start()
+        .strip_prefix("(v")
+        .and_then(|rest| rest.split_once(')'))
+        .and_then(|(v, _)| v.parse().ok())
+        .unwrap_or(1)
+}
 
 /// The Device/Port Type named by an lspci `Express` capability line (the text after
 /// `Express `): pciutils `ls-caps.c` prints `(vN) ` then one of these names (older releases
@@ -159,9 +235,9 @@ fn parse_vmm(text: &str, path: &Path) -> Result<Vec<Record>, HwidError> {
         let rev = hex2("Rev")?;
         let progif = hex2("ProgIf")?;
         let desc = get("Device").map(|(_, v)| name_part(v).to_owned());
-        out.push((
+        out.push(Record {
             slot,
-            PciFunction {
+            f: PciFunction {
                 vendor: vendor as u16,
                 device: device as u16,
                 subsys_vendor: sv as u16,
@@ -170,8 +246,10 @@ fn parse_vmm(text: &str, path: &Path) -> Result<Vec<Record>, HwidError> {
                 revision: rev as u8,
             },
             desc,
-            None,
-        ));
+            express: None,
+            secondary: None,
+            ari_forwarding: false,
+        });
         cur.clear();
         Ok(())
     };
@@ -201,17 +279,44 @@ fn parse_verbose(text: &str, inv: &mut Inventory) -> Vec<Record> {
         }
         if line.starts_with(|c: char| c.is_whitespace()) {
             let t = line.trim();
-            if let (Some(rest), Some(last)) = (t.strip_prefix("Subsystem:"), out.last_mut())
+            let Some(last) = out.last_mut() else {
+                continue;
+            };
+            if let Some(rest) = t.strip_prefix("Subsystem:")
                 && let Some((sv, sd)) = pair_id(rest)
             {
-                last.1.subsys_vendor = sv;
-                last.1.subsys_device = sd;
+                last.f.subsys_vendor = sv;
+                last.f.subsys_device = sd;
             }
-            if let (Some(rest), Some(last)) = (t.strip_prefix("Capabilities: ["), out.last_mut())
+            if let Some(rest) = t.strip_prefix("Capabilities: [")
                 && let Some((_, cap)) = rest.split_once("] ")
-                && let Some(kind) = cap.strip_prefix("Express ")
             {
-                last.3 = express_type(kind);
+                if let Some(kind) = cap.strip_prefix("Express ") {
+                    last.express = express_type(kind).map(|ty| (express_version(kind), ty));
+                }
+                // A bridge's Subsystem ID capability (printed as well as, or instead of, the
+                // plain line): the subsystem IDs pci.sys and Linux read for a type-1 header.
+                if let Some(rest) = cap.strip_prefix("Subsystem:")
+                    && let Some((sv, sd)) = pair_id(rest)
+                    && last.f.subsys_vendor == 0
+                    && last.f.subsys_device == 0
+                {
+                    last.f.subsys_vendor = sv;
+                    last.f.subsys_device = sd;
+                }
+            }
+            if let Some(rest) = t.strip_prefix("Bus: ")
+                && let Some(sec) = rest
+                    .split(", ")
+                    .find_map(|kv| kv.strip_prefix("secondary="))
+            {
+                last.secondary = u8::from_str_radix(sec, 16).ok();
+            }
+            if t.starts_with("DevCtl2:")
+                && t.split_whitespace()
+                    .any(|w| w.trim_matches(',') == "ARIFwd+")
+            {
+                last.ari_forwarding = true;
             }
             continue;
         }
@@ -249,9 +354,9 @@ fn parse_verbose(text: &str, inv: &mut Inventory) -> Vec<Record> {
         let desc = tail[..names_end]
             .rfind(" [")
             .map(|i| tail[..i].trim().to_owned());
-        out.push((
-            slot.to_owned(),
-            PciFunction {
+        out.push(Record {
+            slot: slot.to_owned(),
+            f: PciFunction {
                 vendor,
                 device,
                 subsys_vendor: 0,
@@ -260,8 +365,10 @@ fn parse_verbose(text: &str, inv: &mut Inventory) -> Vec<Record> {
                 revision: rev,
             },
             desc,
-            None,
-        ));
+            express: None,
+            secondary: None,
+            ari_forwarding: false,
+        });
     }
     out
 }
@@ -311,6 +418,72 @@ mod tests {
         assert_eq!(
             inv.devices[1].hardware_ids[0],
             r"PCI\VEN_1002&DEV_731F&SUBSYS_E4111DA2&REV_C1"
+        );
+    }
+
+    #[test]
+    fn root_run_dump_gives_bridge_subsystems_and_topology_checked_dt_ids() {
+        // Lines of a root-run `lspci -vvnn` of an ASUS P8B75-M (linuxhw/LsPCI
+        // Desktop/ASUSTek Computer/P8/P8B75-M/BBA0A2846257/ROSA-2014.1/
+        // 3.14.44-NRJ-DESKTOP-2ROSA-X86_64/X86_64/0A39EFD0FD @ d3e6e44e), cut to the lines read.
+        let text = "00:1b.0 Audio device [0403]: Intel Corporation 7 Series/C210 Series Chipset Family High Definition Audio Controller [8086:1e20] (rev 04)\n\tSubsystem: ASUSTeK Computer Inc. P8H77-I Motherboard [1043:8415]\n\tCapabilities: [70] Express (v1) Root Complex Integrated Endpoint, MSI 00\n\n00:1c.5 PCI bridge [0604]: Intel Corporation 7 Series/C210 Series Chipset Family PCI Express Root Port 6 [8086:1e1a] (rev c4) (prog-if 00 [Normal decode])\n\tBus: primary=00, secondary=03, subordinate=03, sec-latency=0\n\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n\t\tDevCtl2: Completion Timeout: 50us to 50ms, TimeoutDis-, LTR-, OBFF Disabled ARIFwd-\n\tCapabilities: [90] Subsystem: ASUSTeK Computer Inc. Device [1043:84ca]\n\n00:1e.0 PCI bridge [0604]: Intel Corporation 82801 PCI Bridge [8086:244e] (rev a4) (prog-if 01 [Subtractive decode])\n\tBus: primary=00, secondary=04, subordinate=04, sec-latency=32\n\tCapabilities: [50] Subsystem: ASUSTeK Computer Inc. Device [1043:84ca]\n\n03:00.0 Ethernet controller [0200]: Realtek Semiconductor Co., Ltd. RTL8111/8168/8411 PCI Express Gigabit Ethernet Controller [10ec:8168] (rev 09)\n\tSubsystem: ASUSTeK Computer Inc. P8 series motherboard [1043:8505]\n\tCapabilities: [70] Express (v2) Endpoint, MSI 01\n";
+        let inv = parse(text, Path::new("x")).expect("parses");
+        let ids = |hw0: &str| {
+            let d = inv
+                .devices
+                .iter()
+                .find(|d| d.hardware_ids[0] == hw0)
+                .unwrap_or_else(|| panic!("{hw0} missing"));
+            d.compatible_ids.clone()
+        };
+        // The bridges' Subsystem ID capability gives their SUBSYS (pci.sys reads it for a
+        // type-1 header, ladder::pci_express_ids); the root port on bus 00 keeps DT_4, the
+        // RC integrated HD Audio controller DT_9, the endpoint behind 1c.5 (bus 03) DT_0
+        // (pci.sys ExpressValidateFabricTopology, ladder::express_port_type).
+        assert!(
+            ids(r"PCI\VEN_8086&DEV_1E1A&SUBSYS_84CA1043&REV_C4")
+                .contains(&r"PCI\CC_0604&DT_4".to_owned())
+        );
+        assert!(
+            ids(r"PCI\VEN_8086&DEV_1E20&SUBSYS_84151043&REV_04")
+                .contains(&r"PCI\CC_0403&DT_9".to_owned())
+        );
+        assert!(
+            ids(r"PCI\VEN_10EC&DEV_8168&SUBSYS_85051043&REV_09")
+                .contains(&r"PCI\CC_0200&DT_0".to_owned())
+        );
+        // The subtractive bridge: subsystem from its capability, no Express capability.
+        assert_eq!(
+            ids(r"PCI\VEN_8086&DEV_244E&SUBSYS_84CA1043&REV_A4").len(),
+            7
+        );
+        // The same endpoint moved onto the root bus fails pci.sys's topology check: no DT_.
+        let moved = text.replace("03:00.0 Ethernet", "00:19.0 Ethernet");
+        let inv = parse(&moved, Path::new("x")).expect("parses");
+        let nic = inv
+            .devices
+            .iter()
+            .find(|d| d.hardware_ids[0].contains("DEV_8168"))
+            .expect("nic");
+        assert!(
+            nic.compatible_ids.iter().all(|c| !c.contains("DT_")),
+            "{:?}",
+            nic.compatible_ids
+        );
+        // A bridge without a `Bus:` line leaves the bus of 03:00.0 unknown: its type is kept.
+        let unknown = text.replace(
+            "\tBus: primary=00, secondary=04, subordinate=04, sec-latency=32\n",
+            "",
+        );
+        let unknown = unknown.replace(
+            "\tBus: primary=00, secondary=03, subordinate=03, sec-latency=0\n",
+            "",
+        );
+        let inv = parse(&unknown, Path::new("x")).expect("parses");
+        assert!(
+            inv.devices
+                .iter()
+                .any(|d| d.compatible_ids.contains(&r"PCI\CC_0200&DT_0".to_owned()))
         );
     }
 
