@@ -371,6 +371,7 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
     fs_err::create_dir_all(&staging).map_err(io_err(&staging))?;
     let mut entries = Vec::new();
     let mut staged = Vec::new();
+    let mut jobs = Vec::new();
     let mut n = 0usize;
     for (op, resolved) in &files {
         match op {
@@ -380,20 +381,18 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
                 sha256,
                 ..
             } => {
-                run_hook(
-                    hook,
-                    Step::Stage {
-                        n,
-                        dest: resolved.clone(),
-                    },
-                )?;
                 let name = n.to_string();
                 let path = staging.join(&name);
-                if stage_file(&path, source, *size, sha256.as_deref())? == copy::Method::Reflink {
-                    report.files_cloned += 1;
-                }
                 report.files_written += 1;
                 report.bytes_written += size;
+                jobs.push(StageJob {
+                    n,
+                    dest: resolved,
+                    path: path.clone(),
+                    source,
+                    size: *size,
+                    sha256: sha256.as_deref(),
+                });
                 staged.push(path);
                 entries.push(Entry::Rename {
                     staged: name,
@@ -409,6 +408,7 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
             }
         }
     }
+    report.files_cloned = stage_files(&jobs, hook)?;
     for (rel, path, bytes) in &hives {
         run_hook(
             hook,
@@ -479,6 +479,113 @@ fn edit_hive(path: &Path, ops: &[&HiveOp]) -> Result<Vec<u8>, CommitError> {
     }
     let new = edit.apply().map_err(herr)?;
     Ok(new.as_bytes().to_vec())
+}
+
+/// One file to stage: journal entry `n`, written to `path` (in the staging folder) from `source`.
+struct StageJob<'p> {
+    n: usize,
+    dest: &'p str,
+    path: PathBuf,
+    source: &'p FileSource,
+    size: u64,
+    sha256: Option<&'p str>,
+}
+
+/// Stages `jobs` on up to four threads (one per core): with the device fast enough to keep up,
+/// copying through the page cache is CPU work, and one thread leaves the other cores idle
+/// (BENCHMARKS.md, "Inject"). The hook still sees every [`Step::Stage`] in order, on this
+/// thread, just before its job is handed out (a bounded queue keeps the hand-out close to the
+/// copies), so a fault at step n leaves at most the jobs before n staged, as sequential staging
+/// did. After the first error no further job is started and the error of the lowest-numbered
+/// failed job is returned (the hook's, if it failed first). Returns how many were reflinks.
+fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitError> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex, mpsc};
+
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+        .min(jobs.len());
+    if workers <= 1 {
+        let mut cloned = 0;
+        for job in jobs {
+            run_hook(
+                hook,
+                Step::Stage {
+                    n: job.n,
+                    dest: job.dest.to_string(),
+                },
+            )?;
+            if stage_file(&job.path, job.source, job.size, job.sha256)? == copy::Method::Reflink {
+                cloned += 1;
+            }
+        }
+        return Ok(cloned);
+    }
+    let (tx, rx) = mpsc::sync_channel::<&StageJob<'_>>(workers);
+    // Each worker owns a share of the receiver: when every worker has ended (even by a panic)
+    // the receiver is dropped and `send` fails instead of blocking on a full queue.
+    let rx = Arc::new(Mutex::new(rx));
+    let failed = AtomicBool::new(false);
+    let cloned = AtomicUsize::new(0);
+    let errors: Mutex<Vec<(usize, CommitError)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let rx = Arc::clone(&rx);
+            let (failed, cloned, errors) = (&failed, &cloned, &errors);
+            s.spawn(move || {
+                loop {
+                    // The lock is held only to take the next job, never while copying.
+                    let next = rx.lock().map_or(None, |r| r.recv().ok());
+                    let Some(job) = next else { break };
+                    // After a failure the remaining jobs are drained, not started, so the
+                    // sender never blocks on a queue nobody empties.
+                    if failed.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    match stage_file(&job.path, job.source, job.size, job.sha256) {
+                        Ok(copy::Method::Reflink) => {
+                            cloned.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut v) = errors.lock() {
+                                v.push((job.n, e));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        drop(rx);
+        for job in jobs {
+            if failed.load(Ordering::Relaxed) {
+                break;
+            }
+            let step = Step::Stage {
+                n: job.n,
+                dest: job.dest.to_string(),
+            };
+            if let Err(e) = run_hook(hook, step) {
+                failed.store(true, Ordering::Relaxed);
+                if let Ok(mut v) = errors.lock() {
+                    v.push((job.n, e));
+                }
+                break;
+            }
+            if tx.send(job).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+    });
+    let mut errors = errors.into_inner().unwrap_or_default();
+    errors.sort_by_key(|(n, _)| *n);
+    match errors.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(cloned.into_inner()),
+    }
 }
 
 fn stage_file(

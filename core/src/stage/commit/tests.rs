@@ -506,3 +506,94 @@ fn snapshot_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Staging runs on several threads (one per core, up to four), yet: every file arrives whole;
+/// the hook sees the `Stage` steps in plan order; a hook fault at step n leaves no file of a
+/// later step staged; and of several failing files the lowest-numbered one's error is the one
+/// reported, whatever the order the threads hit them in.
+#[test]
+fn parallel_staging_keeps_order_errors_and_faults_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| {
+            // File 7 is large, so that a later, small file fails before it (below).
+            let len = if i == 7 { 16 << 20 } else { i * 997 + 3 };
+            let bytes: Vec<u8> = (0..len).map(|b| (b * 31 + i) as u8).collect();
+            let src = tmp.path().join(format!("src{i}"));
+            std::fs::write(&src, &bytes).unwrap();
+            (src.display().to_string(), bytes)
+        })
+        .collect();
+    let put = |i: usize, size: u64| FileOp::Put {
+        dest: format!("Windows/System32/DriverStore/FileRepository/p.inf_amd64_1/f{i:02}.bin"),
+        source: FileSource::Path {
+            path: files[i].0.clone().into(),
+        },
+        size,
+        sha256: None,
+    };
+    let p = Plan {
+        files: (0..40).map(|i| put(i, files[i].1.len() as u64)).collect(),
+        ..Plan::default()
+    };
+
+    // All staged, in order, each file whole.
+    let img = image();
+    let mut seen = Vec::new();
+    let mut record = |s: &Step| {
+        if let Step::Stage { n, .. } = s {
+            seen.push(*n);
+        }
+        Ok(())
+    };
+    let report = run(img.path(), &p, &mut record).unwrap();
+    assert_eq!(report.files_written, 40);
+    assert_eq!(seen, (0..40).collect::<Vec<_>>());
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        let got = std::fs::read(img.path().join(format!(
+            "Windows/System32/DriverStore/FileRepository/p.inf_amd64_1/f{i:02}.bin"
+        )))
+        .unwrap();
+        assert!(got == *bytes, "file {i} differs");
+    }
+
+    // A fault before step 25: nothing of step 25 or later was staged.
+    let img = image();
+    let mut fault = |s: &Step| match s {
+        Step::Stage { n: 25, .. } => Err(io::Error::other("fault")),
+        _ => Ok(()),
+    };
+    let err = run(img.path(), &p, &mut fault).unwrap_err();
+    assert!(matches!(err, CommitError::Fault { .. }), "{err}");
+    let staging = img.path().join(TXN_DIR).join(STAGING);
+    let staged: BTreeSet<usize> = std::fs::read_dir(&staging)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .collect();
+    assert!(staged.iter().all(|n| *n < 25), "{staged:?}");
+
+    // Files 7, 8 and 33 have the wrong planned size: file 7's error is reported, although the
+    // thread copying the small file 8 finds its error while file 7 is still being copied.
+    let mut bad = p.clone();
+    for i in [7, 8, 33] {
+        bad.files[i] = put(i, files[i].1.len() as u64 + 1);
+    }
+    for _ in 0..5 {
+        let img = image();
+        let before = snapshot(img.path());
+        let err = run(img.path(), &bad, &mut no_hook()).unwrap_err();
+        match &err {
+            CommitError::Size { source_path, .. } => {
+                assert_eq!(source_path.display().to_string(), files[7].0, "{err}");
+            }
+            other => panic!("{other}"),
+        }
+        let lock = ImageLock::acquire(img.path()).unwrap();
+        assert_eq!(
+            recover(&lock, &mut no_hook()).unwrap(),
+            Recovery::RolledBack
+        );
+        drop(lock);
+        assert_eq!(snapshot(img.path()), before);
+    }
+}
