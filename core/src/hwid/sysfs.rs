@@ -700,9 +700,17 @@ mod tests {
         // order of the devcon capture, windows-driver-internals.md §4.1), `DT_` where pci.sys
         // keeps an ExpressPort (ladder::express_port_type). The probe was unprivileged
         // (`Capabilities: <access denied>`); the capability facts written into `config` by
-        // from-lspci.py --caps come from other machines with the same silicon (README "PCI
-        // Express and bridge subsystem IDs"), the rest stay without `config`, hence without
-        // `DT_` although Windows may list one (listed there as not sourced).
+        // from-lspci.py --caps come from root-run linuxhw/LsPCI probes of other units of the
+        // same machine type with the same silicon (same VEN:DEV:REV, README "PCI Express and
+        // bridge subsystem IDs"):
+        //   T = Notebook/Lenovo/ThinkPad/ThinkPad T450 20BUS14900/7C50274A6FA9/OL-8.5/
+        //       4.18.0-348.12.2.EL8_5.X86_64/X86_64/BD60AAE97A @ 28198bc0 — machine type 20BU
+        //       like this one, same 16 functions at the same slots with the same subsystem IDs;
+        //   U = …/ThinkPad T450s 20BWS0B500/DFEC13B38C39/RHEL-8.1/4.18.0-147.8.1.EL8_1.X86_64/
+        //       X86_64/EA2A99E61E @ 926a35a5;
+        //   V = …/ThinkPad T450s 20BWS00V00/72DC33BA7867/UBUNTU-20.04/5.11.0-34-GENERIC/X86_64/
+        //       6E2B20FD64 @ 48079bcb.
+        // T, U and V agree on every capability line quoted below.
         //   P = search-index file 57138278074: a forum post with a root `lspci -vv` of an
         //       ASUS Broadwell-U laptop (160C rev 09, 9CA0 rev 03).
         //   L = search-index files 57084189905, 56678296959: `sudo lshw -C display` of
@@ -710,30 +718,47 @@ mod tests {
         //       without `pciexpress` (the NVIDIA GPUs there list `pciexpress`).
         let p = Some;
         for (ven, dev, subsys, rev, cc, dt) in [
-            ("8086", "1604", "503417AA", "09", "060000", None), // not sourced
-            ("8086", "1616", "503417AA", "09", "030000", None), // L: no Express capability
-            // P: `[70] Express (v1) Root Complex Integrated Endpoint` on the root bus: DT_9.
-            // 8086:160C is the HDMI audio controller; 9CA0 is the CTLR_ of the real Windows
-            // HDAUDIO list of §4.3 (CTLR_DEV_9CA0).
+            // T, U, V: only `[e0] Vendor Specific Information`.
+            ("8086", "1604", "503417AA", "09", "060000", None),
+            // T, U, V: `[90] MSI`, `[d0] Power Management`, `[a4] PCI Advanced Features`; L.
+            ("8086", "1616", "503417AA", "09", "030000", None),
+            // T, U, V, P: `[70] Express (v1) Root Complex Integrated Endpoint` on the root bus:
+            // DT_9. 8086:160C is the HDMI audio controller; 9CA0 is the CTLR_ of the real
+            // Windows HDAUDIO list of §4.3 (CTLR_DEV_9CA0).
             ("8086", "160C", "503417AA", "09", "040300", p("9")),
-            ("8086", "9CB1", "503417AA", "03", "0C0330", None), // not sourced
-            ("8086", "9CBA", "503417AA", "03", "078000", None), // not sourced
+            // T, U, V: `[70] Power Management`, `[80] MSI`.
+            ("8086", "9CB1", "503417AA", "03", "0C0330", None),
+            // T, U, V: `[50] Power Management`, `[8c] MSI`.
+            ("8086", "9CBA", "503417AA", "03", "078000", None),
             // `Subsystem: Lenovo Device [17aa:2226]`: SUBSYS is subdevice then subvendor.
-            ("8086", "15A2", "222617AA", "03", "020000", None), // not sourced
-            ("8086", "9CA0", "503417AA", "03", "040300", None), // P: `[50] PM`, `[60] MSI` only
-            // Root ports print no Subsystem line and no root-run probe gave their Subsystem
-            // ID capability: SUBSYS_00000000, so REV and bare VEN&DEV are hardware IDs 3 and 4
-            // (id.c PciQueryHardwareIDs); `(rev e3)` is REV_E3 in upper case. Not sourced.
-            ("8086", "9C9A", "00000000", "E3", "060400", None),
-            ("8086", "9C94", "00000000", "E3", "060400", None),
-            ("8086", "9CA6", "503417AA", "03", "0C0320", None), // not sourced
-            ("8086", "9CC3", "503417AA", "03", "060100", None), // not sourced
-            ("8086", "9C83", "503417AA", "03", "010601", None), // not sourced
-            ("8086", "9CA2", "503417AA", "03", "0C0500", None), // own probe: `Status: Cap-`
-            ("8086", "9CA4", "503417AA", "03", "118000", None), // not sourced
-            // Class `[ff00]` (unassigned) keeps its digits: CC_FF0000 / CC_FF00. Not sourced.
-            ("10EC", "5227", "503417AA", "01", "FF0000", None),
-            ("8086", "095B", "52108086", "59", "028000", None), // not sourced
+            // T, U, V: `[c8] Power Management`, `[d0] MSI`, `[e0] PCI Advanced Features`.
+            ("8086", "15A2", "222617AA", "03", "020000", None),
+            // T, U, V, P: `[50] Power Management`, `[60] MSI` only.
+            ("8086", "9CA0", "503417AA", "03", "040300", None),
+            // Root ports: no `Subsystem:` line in the unprivileged probe, but T, U, V show
+            // `[40] Express (v2) Root Port (Slot+)` and `[90] Subsystem: Lenovo Device
+            // [17aa:5034]` — the bridge's Subsystem ID capability, which pci.sys reads into
+            // SUBSYS_ for a type-1 header: SUBSYS_503417AA with the four-ID hardware list (not
+            // SUBSYS_00000000), and DT_4 (root port on the root bus). `(rev e3)` is REV_E3.
+            ("8086", "9C9A", "503417AA", "E3", "060400", p("4")),
+            ("8086", "9C94", "503417AA", "E3", "060400", p("4")),
+            // T, U, V: `[50] Power Management`, `[58] Debug port`, `[98] PCI Advanced Features`.
+            ("8086", "9CA6", "503417AA", "03", "0C0320", None),
+            // T, U, V: only `[e0] Vendor Specific Information`.
+            ("8086", "9CC3", "503417AA", "03", "060100", None),
+            // T, U, V: `[80] MSI`, `[70] Power Management`, `[a8] SATA HBA v1.0`.
+            ("8086", "9C83", "503417AA", "03", "010601", None),
+            // Own probe (and T, U, V): `Status: Cap-`.
+            ("8086", "9CA2", "503417AA", "03", "0C0500", None),
+            // T, U, V: `[50] Power Management`, `[80] MSI`.
+            ("8086", "9CA4", "503417AA", "03", "118000", None),
+            // Class `[ff00]` (unassigned) keeps its digits: CC_FF0000 / CC_FF00. T, U, V:
+            // `[70] Express (v2) Endpoint` at 02:00.0, behind root port 1c.0 (secondary bus
+            // 02), device 0: DT_0.
+            ("10EC", "5227", "503417AA", "01", "FF0000", p("0")),
+            // T, U, V: `[40] Express (v2) Endpoint` at 03:00.0, behind root port 1c.1
+            // (secondary bus 03), device 0: DT_0.
+            ("8086", "095B", "52108086", "59", "028000", p("0")),
         ] {
             let (hw, compat) = pci_ladder_dt(ven, dev, subsys, rev, cc, dt);
             assert_eq!(
@@ -742,6 +767,34 @@ mod tests {
                 "{ven}:{dev}"
             );
         }
+        // The root port 1c.0 written out in full (T: `[40] Express (v2) Root Port (Slot+)`,
+        // `[90] Subsystem: Lenovo Device [17aa:5034]`): four hardware IDs since the subsystem
+        // is not 0 (id.c PciQueryHardwareIDs), REV and bare VEN&DEV among the compatible IDs,
+        // and the DT_ forms before their class IDs (PciQueryCompatibleIDs).
+        let (hw, compat) = ladder_of(&inv, r"PCI\VEN_8086&DEV_9C9A&SUBSYS_503417AA&REV_E3");
+        same(
+            hw,
+            &[
+                r"PCI\VEN_8086&DEV_9C9A&SUBSYS_503417AA&REV_E3",
+                r"PCI\VEN_8086&DEV_9C9A&SUBSYS_503417AA",
+                r"PCI\VEN_8086&DEV_9C9A&CC_060400",
+                r"PCI\VEN_8086&DEV_9C9A&CC_0604",
+            ],
+        );
+        same(
+            compat,
+            &[
+                r"PCI\VEN_8086&DEV_9C9A&REV_E3",
+                r"PCI\VEN_8086&DEV_9C9A",
+                r"PCI\VEN_8086&CC_060400",
+                r"PCI\VEN_8086&CC_0604",
+                r"PCI\VEN_8086",
+                r"PCI\CC_060400&DT_4",
+                r"PCI\CC_060400",
+                r"PCI\CC_0604&DT_4",
+                r"PCI\CC_0604",
+            ],
+        );
         assert!(find(&inv, r"PCI\VEN_8086&DEV_9C83&SUBSYS_503417AA&REV_03").boot_critical);
         assert!(!find(&inv, r"PCI\VEN_8086&DEV_095B&SUBSYS_52108086&REV_59").boot_critical);
 
