@@ -43,7 +43,7 @@
 //! `INFUSE_FAULT_AT=<n>` ([`env_fault_hook`]) and aborts the process at the n-th step, so the
 //! tests can kill the real binary at every step.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -338,10 +338,11 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
     }
     // Resolve and check every destination first: nothing is written for a refused plan.
     let mut seen = BTreeSet::new();
+    let mut resolver = Resolver::new(root);
     let mut files = Vec::with_capacity(plan.files.len());
     for op in &plan.files {
         let (dest, resolved) = match op {
-            FileOp::Put { dest, .. } | FileOp::Remove { dest } => (dest, resolve(root, dest)?),
+            FileOp::Put { dest, .. } | FileOp::Remove { dest } => (dest, resolver.resolve(dest)?),
         };
         if !seen.insert(resolved.to_lowercase()) {
             return Err(CommitError::Duplicate { dest: dest.clone() });
@@ -356,7 +357,7 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
     let mut hives = Vec::new();
     for (hive, ops) in by_hive {
         run_hook(hook, Step::ComputeHive(hive))?;
-        let rel = resolve(root, hive.image_path())?;
+        let rel = resolver.resolve(hive.image_path())?;
         if !seen.insert(rel.to_lowercase()) {
             return Err(CommitError::Duplicate { dest: rel });
         }
@@ -874,52 +875,112 @@ fn check_rel(rel: &str) -> Result<Vec<&str>, CommitError> {
 /// names case-insensitively): existing components take their on-disk spelling, missing ones
 /// keep the plan's. Refuses paths from data that could leave the image and symlinks on the way.
 pub fn resolve(root: &Path, rel: &str) -> Result<String, CommitError> {
-    let comps = check_rel(rel)?;
-    let mut cur = root.to_path_buf();
-    let mut out: Vec<String> = Vec::with_capacity(comps.len());
-    let mut exists = true;
-    for comp in comps {
-        let mut name = comp.to_string();
-        if exists {
-            let direct = cur.join(comp);
-            match std::fs::symlink_metadata(&direct) {
-                Ok(_) => {}
-                Err(_) => match find_ci(&cur, comp)? {
-                    Some(found) => name = found,
-                    None => exists = false,
-                },
-            }
-            if exists {
-                let meta = std::fs::symlink_metadata(cur.join(&name)).map_err(io_err(&cur))?;
-                if meta.file_type().is_symlink() {
-                    return Err(CommitError::BadPath {
-                        dest: rel.to_string(),
-                        reason: format!("`{}` is a symbolic link", cur.join(&name).display()),
-                    });
-                }
-            }
-        }
-        cur.push(&name);
-        out.push(name);
-    }
-    Ok(out.join("/"))
+    Resolver::new(root).resolve(rel)
 }
 
-fn find_ci(dir: &Path, name: &str) -> Result<Option<String>, CommitError> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(dir)(e)),
-    };
-    let want = name.to_lowercase();
-    for e in rd {
-        let e = e.map_err(io_err(dir))?;
-        let n = e.file_name().to_string_lossy().into_owned();
-        if n.to_lowercase() == want {
-            return Ok(Some(n));
+/// [`resolve`] for many paths of one plan: each directory on the way is looked up once, not once
+/// per file under it, and a directory listed to find a name case-insensitively is listed once.
+/// A plan staging 250 files into 50 new repository folders otherwise stats every component of
+/// every path and lists `FileRepository` (hundreds of folders in a real image) once per file.
+/// Only valid while the tree does not change: a commit resolves everything before it writes.
+struct Resolver<'r> {
+    root: &'r Path,
+    /// Lower-cased image-relative prefix → its on-disk spelling, and whether it exists.
+    prefixes: HashMap<String, (String, bool)>,
+    /// Directory (on-disk spelling) → its entries by lower-cased name.
+    listings: HashMap<String, HashMap<String, String>>,
+}
+
+impl<'r> Resolver<'r> {
+    fn new(root: &'r Path) -> Self {
+        Resolver {
+            root,
+            prefixes: HashMap::new(),
+            listings: HashMap::new(),
         }
     }
-    Ok(None)
+
+    fn resolve(&mut self, rel: &str) -> Result<String, CommitError> {
+        let comps = check_rel(rel)?;
+        let mut key = String::with_capacity(rel.len());
+        let mut out = String::with_capacity(rel.len());
+        let mut exists = true;
+        for comp in comps {
+            if !key.is_empty() {
+                key.push('/');
+            }
+            key.push_str(&comp.to_lowercase());
+            if let Some((known, known_exists)) = self.prefixes.get(&key) {
+                out.clone_from(known);
+                exists = *known_exists;
+                continue;
+            }
+            let parent = out.clone();
+            let mut name = comp.to_string();
+            if exists {
+                let dir = self.root.join(&parent);
+                if std::fs::symlink_metadata(dir.join(comp)).is_err() {
+                    match self.find_ci(&parent, &dir, comp)? {
+                        Some(found) => name = found,
+                        None => exists = false,
+                    }
+                }
+                if exists {
+                    let path = dir.join(&name);
+                    let meta = std::fs::symlink_metadata(&path).map_err(io_err(&dir))?;
+                    if meta.file_type().is_symlink() {
+                        return Err(CommitError::BadPath {
+                            dest: rel.to_string(),
+                            reason: format!("`{}` is a symbolic link", path.display()),
+                        });
+                    }
+                }
+            }
+            if !out.is_empty() {
+                out.push('/');
+            }
+            out.push_str(&name);
+            self.prefixes.insert(key.clone(), (out.clone(), exists));
+        }
+        Ok(out)
+    }
+
+    /// The on-disk spelling of `name` in `dir` (`parent`, image-relative), compared
+    /// case-insensitively; `None` when nothing matches.
+    fn find_ci(
+        &mut self,
+        parent: &str,
+        dir: &Path,
+        name: &str,
+    ) -> Result<Option<String>, CommitError> {
+        if !self.listings.contains_key(parent) {
+            let mut names = HashMap::new();
+            for n in find_ci_list(dir)? {
+                names.entry(n.to_lowercase()).or_insert(n);
+            }
+            self.listings.insert(parent.to_string(), names);
+        }
+        Ok(self
+            .listings
+            .get(parent)
+            .and_then(|m| m.get(&name.to_lowercase()))
+            .cloned())
+    }
+}
+
+/// The names in `dir`, in directory order (none when it does not exist).
+fn find_ci_list(dir: &Path) -> Result<Vec<String>, CommitError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.map_err(io_err(dir))?;
+        out.push(e.file_name().to_string_lossy().into_owned());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

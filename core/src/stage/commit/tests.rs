@@ -597,3 +597,44 @@ fn parallel_staging_keeps_order_errors_and_faults_deterministic() {
         assert_eq!(snapshot(img.path()), before);
     }
 }
+
+/// Windows compares names case-insensitively, so two plan entries naming one new folder in two
+/// spellings put their files in one folder (the first spelling), and paths through existing
+/// folders take the on-disk spelling however the plan spells them; each directory is resolved
+/// once for the whole plan.
+#[test]
+fn one_new_folder_spelled_two_ways_is_one_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::write(&src, b"abc").unwrap();
+    let put = |dest: &str| FileOp::Put {
+        dest: dest.into(),
+        source: FileSource::Path { path: src.clone() },
+        size: 3,
+        sha256: None,
+    };
+    let p = Plan {
+        files: vec![
+            put("windows/system32/driverstore/filerepository/New.inf_amd64_2/a.sys"),
+            put("WINDOWS/SYSTEM32/DRIVERSTORE/FILEREPOSITORY/NEW.INF_AMD64_2/b.sys"),
+        ],
+        ..Plan::default()
+    };
+    let img = image();
+    run(img.path(), &p, &mut no_hook()).unwrap();
+    let repo = img
+        .path()
+        .join("Windows/System32/DriverStore/FileRepository");
+    let mut names: Vec<String> = std::fs::read_dir(&repo)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["New.inf_amd64_2", "old.inf_amd64_00"]);
+    for f in ["a.sys", "b.sys"] {
+        assert_eq!(
+            std::fs::read(repo.join("New.inf_amd64_2").join(f)).unwrap(),
+            b"abc"
+        );
+    }
+}
