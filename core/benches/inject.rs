@@ -3,7 +3,8 @@
 //!
 //! A plain `harness = false` main: each sample is seconds long, so divan's statistics add
 //! nothing. `INFUSE_BENCH_MB` sets the total payload (default 500), `INFUSE_BENCH_ROUNDS` the
-//! rounds (default 3). Each round times, in alternating order: `infuse inject` as the library
+//! rounds (default 3), `INFUSE_BENCH_INBOX` the inbox package folders the image gets (default
+//! 650: several hundred, as a real Windows 10/11). Each round times, in alternating order: `infuse inject` as the library
 //! runs it (read the packages, open the image, plan, journaled commit with its fsyncs) and
 //! `cp -r` of the package folders, then `cp -r` followed by `sync -f` (cp with the durability
 //! the commit gives). The page cache is warm for every contender (the payload was just written),
@@ -175,6 +176,7 @@ fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> (Duration, Phases) {
     ImageBuilder::new(Release::Win11)
         .build(&root)
         .expect("build image");
+    inbox_sized(&root);
     let mut folders: Vec<PathBuf> = std::fs::read_dir(pkgs)
         .expect("packages")
         .map(|e| e.expect("entry").path())
@@ -221,6 +223,23 @@ fn time_inject(pkgs: &Path, dir: &Path, payload: u64) -> (Duration, Phases) {
         );
     }
     (took, phases)
+}
+
+/// Gives the built image as many inbox package folders and INFs as a real one: an installed
+/// Windows 11 has about 650 folders in `FileRepository` and as many INFs in `Windows\INF`
+/// (`INFUSE_BENCH_INBOX`, default 650), each with a small INF, so that looking names up in
+/// those folders costs what it costs on a real image. Untimed.
+fn inbox_sized(root: &Path) {
+    let n: usize = env_or("INFUSE_BENCH_INBOX", 650);
+    let repo = root.join("Windows/System32/DriverStore/FileRepository");
+    let infs = root.join("Windows/INF");
+    for i in 0..n {
+        let name = format!("inbox{i:03}.inf");
+        let folder = repo.join(format!("{name}_amd64_{:016x}", i * 0x9E37_79B9));
+        std::fs::create_dir_all(&folder).expect("inbox folder");
+        std::fs::write(folder.join(&name), b"[Version]\n").expect("inbox inf");
+        std::fs::write(infs.join(&name), b"[Version]\n").expect("inbox inf");
+    }
 }
 
 fn time_cp(pkgs: &Path, dir: &Path, sync: bool) -> Duration {

@@ -210,6 +210,12 @@ pub fn resolve(root: &Path, path: &str) -> Result<PathBuf, PathError> {
 /// there is none or `dir` is not a directory (the rest of the path is then kept as written and
 /// the caller's file operation reports it).
 fn find_entry(dir: &Path, comp: &str, path: &str) -> Result<Option<OsString>, PathError> {
+    // An exact match wins anyway, so when the name exists as spelled the directory is not
+    // listed: `System32` or `FileRepository` of a real image hold thousands of names, and
+    // planning resolves paths through them once per package.
+    if std::fs::symlink_metadata(dir.join(comp)).is_ok() {
+        return Ok(Some(OsString::from(comp)));
+    }
     let mut entries = match matching_entries(dir, comp, path) {
         Ok(e) => e,
         Err(PathError::Io { source, .. })

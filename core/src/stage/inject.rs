@@ -334,7 +334,8 @@ pub fn plan_injection(
         None => Vec::new(),
     };
     let existing_infs = list_oem_infs(image)?;
-    let mut taken: BTreeSet<u32> = existing_infs.iter().map(|(n, _)| *n).collect();
+    let mut taken: BTreeSet<u32> = existing_infs.iter().map(|(n, _, _)| *n).collect();
+    let existing_repos = list_repositories(image)?;
     taken.extend(crate::image::ddb::oem_inf_map_numbers(&oem_map));
     let import_date = opts.import_date.unwrap_or_else(crate::hive::filetime_now);
 
@@ -384,9 +385,12 @@ pub fn plan_injection(
         };
         let identical = existing_infs
             .iter()
-            .find(|(_, p)| fs_err::read(p).is_ok_and(|b| b == src.inf_bytes))
-            .map(|(n, _)| *n);
-        let repo_exists = image.resolve(&repo_dir).is_ok_and(|p| p.is_dir());
+            .find(|(_, p, len)| {
+                *len == src.inf_bytes.len() as u64
+                    && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
+            })
+            .map(|(n, _, _)| *n);
+        let repo_exists = existing_repos.contains(&repository.to_lowercase());
         let already = match &existing {
             Some(e) => e.contains(&repository) && repo_exists,
             // No database (Windows 7 and older): the staged folder and an identical INF.
@@ -517,11 +521,14 @@ pub fn plan_injection(
             });
         }
         let published_dest = format!("{INF_DIR}/{published}");
-        let published_same = image
-            .resolve(&published_dest)
-            .ok()
-            .and_then(|p| fs_err::read(p).ok())
-            .is_some_and(|b| b == src.inf_bytes);
+        let published_same =
+            existing_infs
+                .iter()
+                .find(|(m, _, _)| *m == n)
+                .is_some_and(|(_, p, len)| {
+                    *len == src.inf_bytes.len() as u64
+                        && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
+                });
         if !published_same {
             plan.files.push(FileOp::Put {
                 dest: published_dest,
@@ -596,8 +603,37 @@ fn set_bit(mut map: Vec<u8>, n: u32) -> Vec<u8> {
     map
 }
 
-/// Every `Windows/INF/oem<N>.inf` of the image, with its path.
-fn list_oem_infs(image: &Image) -> Result<Vec<(u32, PathBuf)>, InjectError> {
+/// The folders of the image's `FileRepository`, lower-cased (Windows compares names
+/// case-insensitively), listed once per plan rather than looked up once per package.
+fn list_repositories(image: &Image) -> Result<BTreeSet<String>, InjectError> {
+    let Ok(dir) = image.resolve(FILE_REPOSITORY) else {
+        return Ok(BTreeSet::new());
+    };
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(e) => {
+            return Err(InjectError::Io {
+                path: dir,
+                msg: e.to_string(),
+            });
+        }
+    };
+    let mut out = BTreeSet::new();
+    for e in rd {
+        let e = e.map_err(|e| InjectError::Io {
+            path: dir.clone(),
+            msg: e.to_string(),
+        })?;
+        if e.path().is_dir() {
+            out.insert(e.file_name().to_string_lossy().to_lowercase());
+        }
+    }
+    Ok(out)
+}
+
+/// Every `Windows/INF/oem<N>.inf` of the image, with its path and size.
+fn list_oem_infs(image: &Image) -> Result<Vec<(u32, PathBuf, u64)>, InjectError> {
     let Ok(dir) = image.resolve(INF_DIR) else {
         return Ok(Vec::new());
     };
@@ -615,9 +651,10 @@ fn list_oem_infs(image: &Image) -> Result<Vec<(u32, PathBuf)>, InjectError> {
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if let Some(n) = records::oem_number(&name)
-            && e.path().is_file()
+            && let Ok(meta) = std::fs::metadata(e.path())
+            && meta.is_file()
         {
-            out.push((n, e.path()));
+            out.push((n, e.path(), meta.len()));
         }
     }
     out.sort();
