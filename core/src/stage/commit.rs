@@ -497,10 +497,11 @@ struct StageJob<'p> {
 /// (BENCHMARKS.md, "Inject"). The hook still sees every [`Step::Stage`] in order, on this
 /// thread, just before its job is handed out (a bounded queue keeps the hand-out close to the
 /// copies), so a fault at step n leaves at most the jobs before n staged, as sequential staging
-/// did. After the first error no further job is started and the error of the lowest-numbered
-/// failed job is returned (the hook's, if it failed first). Returns how many were reflinks.
+/// did. After an error no job numbered after it is started, the ones before it still run, and
+/// the error of the lowest-numbered failed job is returned, as sequential staging would.
+/// Returns how many were reflinks.
 fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitError> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex, mpsc};
 
     let workers = std::thread::available_parallelism()
@@ -527,7 +528,8 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
     // Each worker owns a share of the receiver: when every worker has ended (even by a panic)
     // the receiver is dropped and `send` fails instead of blocking on a full queue.
     let rx = Arc::new(Mutex::new(rx));
-    let failed = AtomicBool::new(false);
+    // The lowest job number that failed so far (`usize::MAX`: none).
+    let failed = AtomicUsize::new(usize::MAX);
     let cloned = AtomicUsize::new(0);
     let errors: Mutex<Vec<(usize, CommitError)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -539,9 +541,10 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
                     // The lock is held only to take the next job, never while copying.
                     let next = rx.lock().map_or(None, |r| r.recv().ok());
                     let Some(job) = next else { break };
-                    // After a failure the remaining jobs are drained, not started, so the
-                    // sender never blocks on a queue nobody empties.
-                    if failed.load(Ordering::Relaxed) {
+                    // After a failure, jobs after it are drained, not started (so the sender
+                    // never blocks on a queue nobody empties); jobs before it still run, so
+                    // the error reported is the lowest-numbered one, as on one thread.
+                    if job.n > failed.load(Ordering::Relaxed) {
                         continue;
                     }
                     match stage_file(&job.path, job.source, job.size, job.sha256) {
@@ -550,7 +553,7 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
+                            failed.fetch_min(job.n, Ordering::Relaxed);
                             if let Ok(mut v) = errors.lock() {
                                 v.push((job.n, e));
                             }
@@ -561,7 +564,7 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
         }
         drop(rx);
         for job in jobs {
-            if failed.load(Ordering::Relaxed) {
+            if failed.load(Ordering::Relaxed) != usize::MAX {
                 break;
             }
             let step = Step::Stage {
@@ -569,7 +572,7 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
                 dest: job.dest.to_string(),
             };
             if let Err(e) = run_hook(hook, step) {
-                failed.store(true, Ordering::Relaxed);
+                failed.fetch_min(job.n, Ordering::Relaxed);
                 if let Ok(mut v) = errors.lock() {
                     v.push((job.n, e));
                 }

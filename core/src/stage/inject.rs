@@ -603,52 +603,37 @@ fn set_bit(mut map: Vec<u8>, n: u32) -> Vec<u8> {
     map
 }
 
+/// The entries of the image folder `rel` (resolved case-insensitively); none when it does not
+/// exist.
+fn image_dir(image: &Image, rel: &str) -> Result<Vec<std::fs::DirEntry>, InjectError> {
+    let Ok(dir) = image.resolve(rel) else {
+        return Ok(Vec::new());
+    };
+    let io = |e: std::io::Error| InjectError::Io {
+        path: dir.clone(),
+        msg: e.to_string(),
+    };
+    match std::fs::read_dir(&dir) {
+        Ok(rd) => rd.map(|e| e.map_err(io)).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io(e)),
+    }
+}
+
 /// The folders of the image's `FileRepository`, lower-cased (Windows compares names
 /// case-insensitively), listed once per plan rather than looked up once per package.
 fn list_repositories(image: &Image) -> Result<BTreeSet<String>, InjectError> {
-    let Ok(dir) = image.resolve(FILE_REPOSITORY) else {
-        return Ok(BTreeSet::new());
-    };
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(e) => {
-            return Err(InjectError::Io {
-                path: dir,
-                msg: e.to_string(),
-            });
-        }
-    };
-    let mut out = BTreeSet::new();
-    for e in rd {
-        let e = e.map_err(|e| InjectError::Io {
-            path: dir.clone(),
-            msg: e.to_string(),
-        })?;
-        if e.path().is_dir() {
-            out.insert(e.file_name().to_string_lossy().to_lowercase());
-        }
-    }
-    Ok(out)
+    Ok(image_dir(image, FILE_REPOSITORY)?
+        .into_iter()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_lowercase())
+        .collect())
 }
 
 /// Every `Windows/INF/oem<N>.inf` of the image, with its path and size.
 fn list_oem_infs(image: &Image) -> Result<Vec<(u32, PathBuf, u64)>, InjectError> {
-    let Ok(dir) = image.resolve(INF_DIR) else {
-        return Ok(Vec::new());
-    };
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(InjectError::Io {
-                path: dir,
-                msg: e.to_string(),
-            });
-        }
-    };
     let mut out = Vec::new();
-    for e in rd.flatten() {
+    for e in image_dir(image, INF_DIR)? {
         let name = e.file_name().to_string_lossy().into_owned();
         if let Some(n) = records::oem_number(&name)
             && let Ok(meta) = std::fs::metadata(e.path())

@@ -134,6 +134,17 @@ fn plan(src: &Path) -> Plan {
     }
 }
 
+/// The next run rolls an uncommitted transaction back and the image is as `before`.
+fn assert_rolled_back(root: &Path, before: &BTreeMap<String, String>) {
+    let lock = ImageLock::acquire(root).unwrap();
+    assert_eq!(
+        recover(&lock, &mut no_hook()).unwrap(),
+        Recovery::RolledBack
+    );
+    drop(lock);
+    assert_eq!(&snapshot(root), before);
+}
+
 fn no_hook() -> impl FnMut(&Step) -> io::Result<()> {
     |_| Ok(())
 }
@@ -387,13 +398,7 @@ fn a_short_copy_or_wrong_hash_is_refused_before_the_commit_point() {
         };
         let err = run(img.path(), &p, &mut no_hook()).unwrap_err().to_string();
         assert!(err.contains(want), "{err}");
-        let lock = ImageLock::acquire(img.path()).unwrap();
-        assert_eq!(
-            recover(&lock, &mut no_hook()).unwrap(),
-            Recovery::RolledBack
-        );
-        drop(lock);
-        assert_eq!(snapshot(img.path()), before);
+        assert_rolled_back(img.path(), &before);
     }
 }
 
@@ -588,13 +593,7 @@ fn parallel_staging_keeps_order_errors_and_faults_deterministic() {
             }
             other => panic!("{other}"),
         }
-        let lock = ImageLock::acquire(img.path()).unwrap();
-        assert_eq!(
-            recover(&lock, &mut no_hook()).unwrap(),
-            Recovery::RolledBack
-        );
-        drop(lock);
-        assert_eq!(snapshot(img.path()), before);
+        assert_rolled_back(img.path(), &before);
     }
 }
 
