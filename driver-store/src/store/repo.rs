@@ -874,6 +874,10 @@ impl Store {
     }
 
     fn temp(&self) -> Result<tempfile::NamedTempFile, StoreError> {
+        #[cfg_attr(
+            not(unix),
+            allow(unused_mut, reason = "permissions are set on unix only")
+        )]
         let mut b = tempfile::Builder::new();
         #[cfg(unix)]
         {
