@@ -917,6 +917,12 @@ mod tests {
         //       3.14.44-NRJ-DESKTOP-2ROSA-X86_64/X86_64/0A39EFD0FD @ d3e6e44e (7-series PCH)
         //   B = …/P8B75-M/46E0F9879B7F/ROSA-2016.1/4.9.124-NRJ-DESKTOP-1ROSA-X86_64/X86_64/
         //       6B668249FB @ 48079bcb (Ivy Bridge 0150/0151 rev 09)
+        //   D = …/P8B75-M/6F35BBA52509/DEBIAN-11/5.15.39-1-PVE/X86_64/46E85F96CA @ c7762b29 and
+        //   E = …/P8B75-M/C209E78862BD/DEBIAN-11/5.15.60-1-PVE/X86_64/0299E4F7B1 @ c7762b29
+        //       (SATA in AHCI mode, 8086:1E02 rev 04; they agree with A and B on every other row)
+        //   M = search-index file 15908748583: linux-pci list mail of 2021-01-14 quoting kernel
+        //       bugzilla 211189, a root `lspci -vnn` of the HD 4000 8086:0162 rev 09 (MSI
+        //       Z77A-GD65, i5-3570K) — no linuxhw root-run probe with this iGPU was found.
         // `Status: Cap-` in this machine's own probe (8EA192F8A0): no capability list at all.
         let p = Some;
         for (ven, dev, subsys, rev, cc, dt) in [
@@ -924,7 +930,8 @@ mod tests {
             ("8086", "0150", "84CA1043", "09", "060000", None),
             // B: `[88] Subsystem: … [1043:84ca]`, `[a0] Express (v2) Root Port` on bus 00.
             ("8086", "0151", "84CA1043", "09", "060400", p("4")),
-            // Not sourced (no root-run probe with the 0162 iGPU found): no `config`.
+            // M: `[90] MSI`, `[d0] Power Management version 2`, `[a4] PCI Advanced Features`
+            // only (D shows the same three for its sibling iGPU 8086:0152 rev 09).
             ("8086", "0162", "84CA1043", "09", "030000", None),
             // A: PM + MSI only; PM + MSI; PM + Debug port + AF (both EHCIs).
             ("8086", "1E31", "84CA1043", "04", "0C0330", None),
@@ -942,7 +949,8 @@ mod tests {
             ("8086", "244E", "84CA1043", "A4", "060401", None),
             // A: `[e0] Vendor Specific` only.
             ("8086", "1E49", "84CA1043", "04", "060100", None),
-            // Not sourced (A, B run the SATA controller in IDE mode, 8086:1E00).
+            // D, E: `[80] MSI`, `[70] Power Management`, `[a8] SATA HBA v1.0`, `[b0] PCI
+            // Advanced Features` (A, B, C run the controller in IDE mode, 8086:1E00).
             ("8086", "1E02", "84CA1043", "04", "010601", None),
             // Own probe: `Status: Cap-`.
             ("8086", "1E22", "84CA1043", "04", "0C0500", None),
@@ -959,6 +967,13 @@ mod tests {
             );
         }
         assert_eq!(inv.devices.iter().filter(|d| d.bus == Bus::Pci).count(), 16);
+        // Every function is sourced (README table): each has a `config`, so none lacks a `DT_`
+        // for want of data.
+        let functions = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sysfs/desktop-asus-p8b75-m/bus/pci/devices");
+        for (name, dir) in entries(&functions).expect("the tree lists") {
+            assert!(dir.join("config").is_file(), "{name} has no config");
+        }
 
         // A Canon printer/scanner 04a9:1890: class 0, seven interfaces, one configuration, so
         // composite. The parent's compatible IDs are the ones of the real `pnputil /enum-devices
