@@ -49,9 +49,10 @@ fn device<'a>(inv: &'a Value, hw0: &str) -> &'a Value {
 
 #[test]
 fn sysfs_tree_gives_windows_ladders() {
-    // core/fixtures/sysfs/laptop-thinkpad-t450s: built from the linuxhw lspci/lsusb dumps of a
-    // ThinkPad T450s (provenance and expected ladders in that README and in hwid/sysfs.rs).
-    let root = sysfs_fixture("laptop-thinkpad-t450s");
+    // core/fixtures/sysfs/laptop-thinkpad-t450: built from the linuxhw lspci/lsusb dumps of a
+    // ThinkPad T450, machine type 20BU (provenance and expected ladders in that README and in
+    // hwid/sysfs.rs).
+    let root = sysfs_fixture("laptop-thinkpad-t450");
     let inv = scan_json(&["--sysfs", root.to_str().expect("utf-8 path")]);
     // The webcam's IAD makes interfaces 0-1 one usbccgp child, MI_00, with the IAD's class
     // ([WDD] usbcon/enumeration-of-interface-collections-on-devices-that-have-iads.md).
@@ -157,7 +158,7 @@ fn unreadable_sources_fail_with_the_path() {
 fn record_script_keeps_what_the_reader_needs() {
     // core/fixtures/sysfs/record.sh copies only the attributes the reader uses; re-recording a
     // fixture tree must give the same devices.
-    let src = sysfs_fixture("laptop-thinkpad-t450s");
+    let src = sysfs_fixture("laptop-thinkpad-t450");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("recorded");
     let status = std::process::Command::new("bash")

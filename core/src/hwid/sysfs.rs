@@ -689,9 +689,10 @@ mod tests {
     }
 
     #[test]
-    fn laptop_thinkpad_t450s_from_linuxhw_dumps() {
-        // linuxhw/LsPCI + linuxhw/LsUSB probe 15996CBF93 (ThinkPad T450s 20BUS1G600).
-        let inv = fixture("laptop-thinkpad-t450s");
+    fn laptop_thinkpad_t450_from_linuxhw_dumps() {
+        // linuxhw/LsPCI + linuxhw/LsUSB probe 15996CBF93 (ThinkPad 20BUS1G600: machine type
+        // 20BU is the ThinkPad T450; the probe's DMI has no model name).
+        let inv = fixture("laptop-thinkpad-t450");
         assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
         let pci: Vec<&Device> = inv.devices.iter().filter(|d| d.bus == Bus::Pci).collect();
         assert_eq!(pci.len(), 16, "every function of the lspci dump");
@@ -1158,7 +1159,7 @@ mod tests {
         // The laptop's IAD webcam 04CA:703C (EF/02/01), a composite parent: usbhub3 writes the
         // literal DevClass_00 forms whatever the device class.
         let laptop = scan_for(
-            &root.join("laptop-thinkpad-t450s"),
+            &root.join("laptop-thinkpad-t450"),
             LadderTarget::for_build(26100),
         )
         .expect("scans");
