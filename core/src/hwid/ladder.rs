@@ -820,49 +820,68 @@ mod tests {
         // `if (subsystem == 0)` `…&REV_%02X` and `PCI\VEN_%04X&DEV_%04X`, then the `&CC_` forms;
         // PciQueryCompatibleIDs writes `REV` and bare only `if (subsystem != 0)`. Same in the
         // Windows Server 2003 PciQueryId (selfrender/Windows-Server-2003 base/busdrv/pci/id.c
-        // @ b80a07e2). The root port of a PCH without an SSVID capability:
-        let port = PciFunction {
+        // @ b80a07e2). A real function without subsystem IDs: the host bridge 8086:0D57 of
+        // `fixtures/sysfs/this-vm` (recorded from the build machine's /sys, `subsystem_vendor`
+        // and `subsystem_device` 0x0000; sysfs::tests::this_vm_recorded). Not a Broadwell-U root
+        // port such as 9C9A: on Lenovo boards it carries the Subsystem ID capability [17aa:5034]
+        // (fixtures/sysfs README, probes T, U, V), so Windows lists SUBSYS_503417AA for it.
+        let host = PciFunction {
             vendor: 0x8086,
-            device: 0x9C9A,
+            device: 0x0D57,
             subsys_vendor: 0,
             subsys_device: 0,
-            class: 0x060400,
-            revision: 0xE3,
+            class: 0x060000,
+            revision: 0x00,
         };
-        let (hw, compat) = pci_express_ids(&port, Some(4));
+        let (hw, compat) = pci_ids(&host);
         assert_eq!(
             hw,
             [
-                r"PCI\VEN_8086&DEV_9C9A&SUBSYS_00000000&REV_E3",
-                r"PCI\VEN_8086&DEV_9C9A&SUBSYS_00000000",
-                r"PCI\VEN_8086&DEV_9C9A&REV_E3",
-                r"PCI\VEN_8086&DEV_9C9A",
-                r"PCI\VEN_8086&DEV_9C9A&CC_060400",
-                r"PCI\VEN_8086&DEV_9C9A&CC_0604",
+                r"PCI\VEN_8086&DEV_0D57&SUBSYS_00000000&REV_00",
+                r"PCI\VEN_8086&DEV_0D57&SUBSYS_00000000",
+                r"PCI\VEN_8086&DEV_0D57&REV_00",
+                r"PCI\VEN_8086&DEV_0D57",
+                r"PCI\VEN_8086&DEV_0D57&CC_060000",
+                r"PCI\VEN_8086&DEV_0D57&CC_0600",
             ]
         );
         assert_eq!(
             compat,
             [
-                r"PCI\VEN_8086&CC_060400",
-                r"PCI\VEN_8086&CC_0604",
+                r"PCI\VEN_8086&CC_060000",
+                r"PCI\VEN_8086&CC_0600",
                 r"PCI\VEN_8086",
-                r"PCI\CC_060400&DT_4",
-                r"PCI\CC_060400",
-                r"PCI\CC_0604&DT_4",
-                r"PCI\CC_0604",
+                r"PCI\CC_060000",
+                r"PCI\CC_0600",
+            ]
+        );
+        // The `DT_` rule is separate from the subsystem one in id.c (PciQueryCompatibleIDs adds
+        // the `&DT_%01X` forms under `Device->ExpressPort != NULL`, not under the subsystem
+        // test): the same function given an Express port type keeps its six hardware IDs and
+        // gains the DT_ forms before their class IDs. No function of the trees has both (every
+        // root port there has a Subsystem ID capability), so this pairing is synthetic.
+        let (hw4, compat4) = pci_express_ids(&host, Some(4));
+        assert_eq!(hw4, hw);
+        assert_eq!(compat4[..3], compat[..3]);
+        assert_eq!(
+            compat4[3..],
+            [
+                r"PCI\CC_060000&DT_4",
+                r"PCI\CC_060000",
+                r"PCI\CC_0600&DT_4",
+                r"PCI\CC_0600",
             ]
         );
         // One of the two subsystem halves non-zero is "a subsystem ID": the 4 + 7 ladder.
         let half = PciFunction {
             subsys_vendor: 0x17AA,
-            ..port
+            ..host
         };
         let (hw, compat) = pci_ids(&half);
         assert_eq!(hw.len(), 4);
         assert_eq!(
             compat[..2],
-            [r"PCI\VEN_8086&DEV_9C9A&REV_E3", r"PCI\VEN_8086&DEV_9C9A"]
+            [r"PCI\VEN_8086&DEV_0D57&REV_00", r"PCI\VEN_8086&DEV_0D57"]
         );
     }
 
