@@ -59,8 +59,10 @@ pub enum ImageError {
     Hive {
         hive: &'static str,
         path: PathBuf,
+        /// Boxed: a hive error carries paths of its own, and on Windows (wider `PathBuf`) the
+        /// unboxed variant makes every `Result<_, ImageError>` large (clippy `result_large_err`).
         #[source]
-        source: hive::HiveError,
+        source: Box<hive::HiveError>,
     },
     #[error("{path}: key `{key}`: {msg}")]
     Registry {
@@ -349,7 +351,7 @@ fn load_hive(name: &'static str, path: &Path) -> Result<Hive, ImageError> {
     Hive::open(path).map_err(|source| ImageError::Hive {
         hive: name,
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })
 }
 
