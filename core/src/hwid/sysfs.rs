@@ -1209,26 +1209,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn usb_stack_from_the_controller_of_the_bus() {
-        // A hub's compatible IDs show which hub driver Windows would use: usbhub3 (xHCI) gives
-        // the one ID `USB\USB20_HUB` (decompiled HUBID_BuildHubCompatibleID), usbhub.sys
-        // (EHCI/OHCI/UHCI, [WDD] usbcon/usb-3-0-driver-stack-architecture.md) the class triple
-        // (decompiled UsbhBuildClassCompatibleID, 11-21H2 … 11-25H2/usbhub).
-        let usbhub = [
-            r"USB\Class_09&SubClass_00&Prot_01",
-            r"USB\Class_09&SubClass_00",
-            r"USB\Class_09",
-        ];
-        let hub_ids = |root: &Path| {
-            let inv = scan(root).expect("scans");
-            ladder_of(&inv, r"USB\VID_05E3&PID_0608&REV_7764")
-                .1
-                .to_vec()
-        };
+    /// The compatible IDs usbhub.sys gives a single-TT hub (class 09/00/01): its class triple
+    /// (decompiled UsbhBuildClassCompatibleID, 11-21H2 … 11-25H2/usbhub; [WDD] usbcon/usb-3-0-
+    /// driver-stack-architecture.md: EHCI/OHCI/UHCI buses). usbhub3 (xHCI) gives the one ID
+    /// `USB\USB20_HUB` instead (decompiled HUBID_BuildHubCompatibleID).
+    const USBHUB_HUB_IDS: [&str; 3] = [
+        r"USB\Class_09&SubClass_00&Prot_01",
+        r"USB\Class_09&SubClass_00",
+        r"USB\Class_09",
+    ];
 
-        // 1. A live-style tree: bus/usb/devices/2-1.4 is a symlink into the device hierarchy,
-        // and the controller is the PCI function above it (`class` 0x0c0320, EHCI).
+    /// The compatible IDs of the hub 05E3:0608 written by [`write_hub`] in the tree at `root`.
+    fn hub_ids(root: &Path) -> Vec<String> {
+        let inv = scan(root).expect("scans");
+        ladder_of(&inv, r"USB\VID_05E3&PID_0608&REV_7764")
+            .1
+            .to_vec()
+    }
+
+    /// A live-style tree: bus/usb/devices/2-1.4 is a symlink into the device hierarchy, and the
+    /// controller is the PCI function above it. Unix only: the tree needs symlinks.
+    #[cfg(unix)]
+    #[test]
+    fn usb_stack_from_the_pci_function_above_a_live_device() {
+        // `class` 0x0c0320, EHCI.
         let live = tempfile::tempdir().expect("tempdir");
         let pci = live.path().join("devices/pci0000:00/0000:00:1d.0");
         let dev = pci.join("usb2/2-1/2-1.4");
@@ -1243,17 +1247,25 @@ mod tests {
             )
             .expect("symlink");
         }
-        assert_eq!(hub_ids(live.path()), usbhub);
+        assert_eq!(hub_ids(live.path()), USBHUB_HUB_IDS);
         // The same hub under an OHCI (0C0310) or UHCI (0C0300): the USB 2.0 stack too.
         for class in ["0x0c0310", "0x0c0300"] {
             fs_err::write(pci.join("class"), class).expect("write");
-            assert_eq!(hub_ids(live.path()), usbhub, "{class}");
+            assert_eq!(hub_ids(live.path()), USBHUB_HUB_IDS, "{class}");
         }
         // Under an xHCI (0C0330): usbhub3.
         fs_err::write(pci.join("class"), "0x0c0330\n").expect("write");
         assert_eq!(hub_ids(live.path()), [r"USB\USB20_HUB"]);
+    }
 
-        // 2. A flat tree (as the fixtures): the root hub usb3's `serial` names the controller,
+    #[test]
+    fn usb_stack_from_the_controller_of_the_bus() {
+        // A hub's compatible IDs show which hub driver Windows would use (USBHUB_HUB_IDS for
+        // usbhub.sys, `USB\USB20_HUB` for usbhub3). For a live tree whose device paths lead to
+        // the controller, see usb_stack_from_the_pci_function_above_a_live_device.
+        let usbhub = USBHUB_HUB_IDS;
+
+        // 1. A flat tree (as the fixtures): the root hub usb3's `serial` names the controller,
         // whose class decides — and it outranks the root hub's descriptor, which here says
         // xHCI (1d6b:0002 with the single-TT protocol 1).
         let flat = tempfile::tempdir().expect("tempdir");
@@ -1266,7 +1278,7 @@ mod tests {
         fs_err::create_dir_all(&ctl).expect("mkdir");
         fs_err::write(ctl.join("class"), "0x0c0320\n").expect("write");
         assert_eq!(hub_ids(flat.path()), usbhub);
-        // 3. Without the serial, the descriptor: protocol 1 is the xHCI's USB 2 root hub.
+        // 2. Without the serial, the descriptor: protocol 1 is the xHCI's USB 2 root hub.
         fs_err::remove_file(root_hub.join("serial")).expect("rm");
         assert_eq!(hub_ids(flat.path()), [r"USB\USB20_HUB"]);
         // 1d6b:0001 is a USB 1.1 root hub (OHCI/UHCI): usbhub.sys.
@@ -1282,6 +1294,8 @@ mod tests {
         );
     }
 
+    /// Unix only: the tree needs the kernel's bus symlink (and record.sh runs under bash).
+    #[cfg(unix)]
     #[test]
     fn hdaudio_codec_under_its_controller() {
         // The codec values of a public alsa-info dump (github.com/markc-attic/alsa issue #3,
