@@ -681,6 +681,42 @@ mod tests {
         ]
     }
 
+    /// One PCI function of a tree and what Windows lists for it: VEN, DEV, SUBSYS as pci.sys
+    /// prints it (subdevice then subvendor), REV, class code (`ccsspp`), and the `DT_` digit
+    /// where pci.sys keeps an ExpressPort.
+    type PciRow = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    );
+
+    /// The PCI part of a fixture tree built by from-lspci.py: every row's ladder is
+    /// [`pci_ladder_dt`], the rows cover every PCI function of the scan, and every function has
+    /// a `config` — each one is sourced (README "PCI Express and bridge subsystem IDs"), so none
+    /// lacks a `DT_` for want of data.
+    fn assert_pci_tree(tree: &str, inv: &Inventory, rows: &[PciRow]) {
+        for &(ven, dev, subsys, rev, cc, dt) in rows {
+            let (hw, compat) = pci_ladder_dt(ven, dev, subsys, rev, cc, dt);
+            assert_eq!(
+                ladder_of(inv, &hw[0]),
+                (&hw[..], &compat[..]),
+                "{ven}:{dev}"
+            );
+        }
+        let pci = inv.devices.iter().filter(|d| d.bus == Bus::Pci).count();
+        assert_eq!(pci, rows.len(), "one row per PCI function of {tree}");
+        let functions = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sysfs")
+            .join(tree)
+            .join("bus/pci/devices");
+        for (name, dir) in entries(&functions).expect("the tree lists") {
+            assert!(dir.join("config").is_file(), "{tree}: {name} has no config");
+        }
+    }
+
     /// A device of the trees built from public probe dumps by `from-lspci.py`/`from-lsusb.py`
     /// (provenance in `core/fixtures/sysfs/README.md`): hardware IDs and compatible IDs.
     fn ladder_of<'a>(inv: &'a Inventory, hw0: &str) -> (&'a [String], &'a [String]) {
@@ -718,56 +754,53 @@ mod tests {
         //       Broadwell-U 8086:1616 laptops, capabilities `msi pm vga_controller … cap_list`
         //       without `pciexpress` (the NVIDIA GPUs there list `pciexpress`).
         let p = Some;
-        for (ven, dev, subsys, rev, cc, dt) in [
-            // T, U, V: only `[e0] Vendor Specific Information`.
-            ("8086", "1604", "503417AA", "09", "060000", None),
-            // T, U, V: `[90] MSI`, `[d0] Power Management`, `[a4] PCI Advanced Features`; L.
-            ("8086", "1616", "503417AA", "09", "030000", None),
-            // T, U, V, P: `[70] Express (v1) Root Complex Integrated Endpoint` on the root bus:
-            // DT_9. 8086:160C is the HDMI audio controller; 9CA0 is the CTLR_ of the real
-            // Windows HDAUDIO list of §4.3 (CTLR_DEV_9CA0).
-            ("8086", "160C", "503417AA", "09", "040300", p("9")),
-            // T, U, V: `[70] Power Management`, `[80] MSI`.
-            ("8086", "9CB1", "503417AA", "03", "0C0330", None),
-            // T, U, V: `[50] Power Management`, `[8c] MSI`.
-            ("8086", "9CBA", "503417AA", "03", "078000", None),
-            // `Subsystem: Lenovo Device [17aa:2226]`: SUBSYS is subdevice then subvendor.
-            // T, U, V: `[c8] Power Management`, `[d0] MSI`, `[e0] PCI Advanced Features`.
-            ("8086", "15A2", "222617AA", "03", "020000", None),
-            // T, U, V, P: `[50] Power Management`, `[60] MSI` only.
-            ("8086", "9CA0", "503417AA", "03", "040300", None),
-            // Root ports: no `Subsystem:` line in the unprivileged probe, but T, U, V show
-            // `[40] Express (v2) Root Port (Slot+)` and `[90] Subsystem: Lenovo Device
-            // [17aa:5034]` — the bridge's Subsystem ID capability, which pci.sys reads into
-            // SUBSYS_ for a type-1 header: SUBSYS_503417AA with the four-ID hardware list (not
-            // SUBSYS_00000000), and DT_4 (root port on the root bus). `(rev e3)` is REV_E3.
-            ("8086", "9C9A", "503417AA", "E3", "060400", p("4")),
-            ("8086", "9C94", "503417AA", "E3", "060400", p("4")),
-            // T, U, V: `[50] Power Management`, `[58] Debug port`, `[98] PCI Advanced Features`.
-            ("8086", "9CA6", "503417AA", "03", "0C0320", None),
-            // T, U, V: only `[e0] Vendor Specific Information`.
-            ("8086", "9CC3", "503417AA", "03", "060100", None),
-            // T, U, V: `[80] MSI`, `[70] Power Management`, `[a8] SATA HBA v1.0`.
-            ("8086", "9C83", "503417AA", "03", "010601", None),
-            // Own probe (and T, U, V): `Status: Cap-`.
-            ("8086", "9CA2", "503417AA", "03", "0C0500", None),
-            // T, U, V: `[50] Power Management`, `[80] MSI`.
-            ("8086", "9CA4", "503417AA", "03", "118000", None),
-            // Class `[ff00]` (unassigned) keeps its digits: CC_FF0000 / CC_FF00. T, U, V:
-            // `[70] Express (v2) Endpoint` at 02:00.0, behind root port 1c.0 (secondary bus
-            // 02), device 0: DT_0.
-            ("10EC", "5227", "503417AA", "01", "FF0000", p("0")),
-            // T, U, V: `[40] Express (v2) Endpoint` at 03:00.0, behind root port 1c.1
-            // (secondary bus 03), device 0: DT_0.
-            ("8086", "095B", "52108086", "59", "028000", p("0")),
-        ] {
-            let (hw, compat) = pci_ladder_dt(ven, dev, subsys, rev, cc, dt);
-            assert_eq!(
-                ladder_of(&inv, &hw[0]),
-                (&hw[..], &compat[..]),
-                "{ven}:{dev}"
-            );
-        }
+        assert_pci_tree(
+            "laptop-thinkpad-t450",
+            &inv,
+            &[
+                // T, U, V: only `[e0] Vendor Specific Information`.
+                ("8086", "1604", "503417AA", "09", "060000", None),
+                // T, U, V: `[90] MSI`, `[d0] Power Management`, `[a4] PCI Advanced Features`; L.
+                ("8086", "1616", "503417AA", "09", "030000", None),
+                // T, U, V, P: `[70] Express (v1) Root Complex Integrated Endpoint` on the root bus:
+                // DT_9. 8086:160C is the HDMI audio controller; 9CA0 is the CTLR_ of the real
+                // Windows HDAUDIO list of §4.3 (CTLR_DEV_9CA0).
+                ("8086", "160C", "503417AA", "09", "040300", p("9")),
+                // T, U, V: `[70] Power Management`, `[80] MSI`.
+                ("8086", "9CB1", "503417AA", "03", "0C0330", None),
+                // T, U, V: `[50] Power Management`, `[8c] MSI`.
+                ("8086", "9CBA", "503417AA", "03", "078000", None),
+                // `Subsystem: Lenovo Device [17aa:2226]`: SUBSYS is subdevice then subvendor.
+                // T, U, V: `[c8] Power Management`, `[d0] MSI`, `[e0] PCI Advanced Features`.
+                ("8086", "15A2", "222617AA", "03", "020000", None),
+                // T, U, V, P: `[50] Power Management`, `[60] MSI` only.
+                ("8086", "9CA0", "503417AA", "03", "040300", None),
+                // Root ports: no `Subsystem:` line in the unprivileged probe, but T, U, V show
+                // `[40] Express (v2) Root Port (Slot+)` and `[90] Subsystem: Lenovo Device
+                // [17aa:5034]` — the bridge's Subsystem ID capability, which pci.sys reads into
+                // SUBSYS_ for a type-1 header: SUBSYS_503417AA with the four-ID hardware list (not
+                // SUBSYS_00000000), and DT_4 (root port on the root bus). `(rev e3)` is REV_E3.
+                ("8086", "9C9A", "503417AA", "E3", "060400", p("4")),
+                ("8086", "9C94", "503417AA", "E3", "060400", p("4")),
+                // T, U, V: `[50] Power Management`, `[58] Debug port`, `[98] PCI Advanced Features`.
+                ("8086", "9CA6", "503417AA", "03", "0C0320", None),
+                // T, U, V: only `[e0] Vendor Specific Information`.
+                ("8086", "9CC3", "503417AA", "03", "060100", None),
+                // T, U, V: `[80] MSI`, `[70] Power Management`, `[a8] SATA HBA v1.0`.
+                ("8086", "9C83", "503417AA", "03", "010601", None),
+                // Own probe (and T, U, V): `Status: Cap-`.
+                ("8086", "9CA2", "503417AA", "03", "0C0500", None),
+                // T, U, V: `[50] Power Management`, `[80] MSI`.
+                ("8086", "9CA4", "503417AA", "03", "118000", None),
+                // Class `[ff00]` (unassigned) keeps its digits: CC_FF0000 / CC_FF00. T, U, V:
+                // `[70] Express (v2) Endpoint` at 02:00.0, behind root port 1c.0 (secondary bus
+                // 02), device 0: DT_0.
+                ("10EC", "5227", "503417AA", "01", "FF0000", p("0")),
+                // T, U, V: `[40] Express (v2) Endpoint` at 03:00.0, behind root port 1c.1
+                // (secondary bus 03), device 0: DT_0.
+                ("8086", "095B", "52108086", "59", "028000", p("0")),
+            ],
+        );
         // The root port 1c.0 written out in full (T: `[40] Express (v2) Root Port (Slot+)`,
         // `[90] Subsystem: Lenovo Device [17aa:5034]`): four hardware IDs since the subsystem
         // is not 0 (id.c PciQueryHardwareIDs), REV and bare VEN&DEV among the compatible IDs,
@@ -926,55 +959,45 @@ mod tests {
         //       Z77A-GD65, i5-3570K) — no linuxhw root-run probe with this iGPU was found.
         // `Status: Cap-` in this machine's own probe (8EA192F8A0): no capability list at all.
         let p = Some;
-        for (ven, dev, subsys, rev, cc, dt) in [
-            // B: only `[e0] Vendor Specific`.
-            ("8086", "0150", "84CA1043", "09", "060000", None),
-            // B: `[88] Subsystem: … [1043:84ca]`, `[a0] Express (v2) Root Port` on bus 00.
-            ("8086", "0151", "84CA1043", "09", "060400", p("4")),
-            // M: `[90] MSI`, `[d0] Power Management version 2`, `[a4] PCI Advanced Features`
-            // only (D shows the same three for its sibling iGPU 8086:0152 rev 09).
-            ("8086", "0162", "84CA1043", "09", "030000", None),
-            // A: PM + MSI only; PM + MSI; PM + Debug port + AF (both EHCIs).
-            ("8086", "1E31", "84CA1043", "04", "0C0330", None),
-            ("8086", "1E3A", "84CA1043", "04", "078000", None),
-            ("8086", "1E2D", "84CA1043", "04", "0C0320", None),
-            ("8086", "1E26", "84CA1043", "04", "0C0320", None),
-            // A: `[70] Express (v1) Root Complex Integrated Endpoint` on the root bus: DT_9.
-            ("8086", "1E20", "84151043", "04", "040300", p("9")),
-            // A: `[40] Express (v2) Root Port (Slot+)`, `[90] Subsystem: … [1043:84ca]`.
-            ("8086", "1E10", "84CA1043", "C4", "060400", p("4")),
-            ("8086", "1E1A", "84CA1043", "C4", "060400", p("4")),
-            // A: the subtractive bridge has only `[50] Subsystem: … [1043:84ca]` — no Express
-            // capability, and subsystem IDs after all (Linux and pci.sys read that capability
-            // for a type-1 header); `(prog-if 01 [Subtractive decode])`.
-            ("8086", "244E", "84CA1043", "A4", "060401", None),
-            // A: `[e0] Vendor Specific` only.
-            ("8086", "1E49", "84CA1043", "04", "060100", None),
-            // D, E: `[80] MSI`, `[70] Power Management`, `[a8] SATA HBA v1.0`, `[b0] PCI
-            // Advanced Features` (A, B, C run the controller in IDE mode, 8086:1E00).
-            ("8086", "1E02", "84CA1043", "04", "010601", None),
-            // Own probe: `Status: Cap-`.
-            ("8086", "1E22", "84CA1043", "04", "0C0500", None),
-            // A: `[70] Express (v2) Endpoint` behind root port 1c.5 (secondary bus 03): DT_0.
-            ("10EC", "8168", "85051043", "09", "020000", p("0")),
-            // Own probe: `Status: Cap-` (a conventional PCI card behind the 244E bridge).
-            ("1822", "4E35", "00021AE4", "01", "048000", None),
-        ] {
-            let (hw, compat) = pci_ladder_dt(ven, dev, subsys, rev, cc, dt);
-            assert_eq!(
-                ladder_of(&inv, &hw[0]),
-                (&hw[..], &compat[..]),
-                "{ven}:{dev}"
-            );
-        }
+        assert_pci_tree(
+            "desktop-asus-p8b75-m",
+            &inv,
+            &[
+                // B: only `[e0] Vendor Specific`.
+                ("8086", "0150", "84CA1043", "09", "060000", None),
+                // B: `[88] Subsystem: … [1043:84ca]`, `[a0] Express (v2) Root Port` on bus 00.
+                ("8086", "0151", "84CA1043", "09", "060400", p("4")),
+                // M: `[90] MSI`, `[d0] Power Management version 2`, `[a4] PCI Advanced Features`
+                // only (D shows the same three for its sibling iGPU 8086:0152 rev 09).
+                ("8086", "0162", "84CA1043", "09", "030000", None),
+                // A: PM + MSI only; PM + MSI; PM + Debug port + AF (both EHCIs).
+                ("8086", "1E31", "84CA1043", "04", "0C0330", None),
+                ("8086", "1E3A", "84CA1043", "04", "078000", None),
+                ("8086", "1E2D", "84CA1043", "04", "0C0320", None),
+                ("8086", "1E26", "84CA1043", "04", "0C0320", None),
+                // A: `[70] Express (v1) Root Complex Integrated Endpoint` on the root bus: DT_9.
+                ("8086", "1E20", "84151043", "04", "040300", p("9")),
+                // A: `[40] Express (v2) Root Port (Slot+)`, `[90] Subsystem: … [1043:84ca]`.
+                ("8086", "1E10", "84CA1043", "C4", "060400", p("4")),
+                ("8086", "1E1A", "84CA1043", "C4", "060400", p("4")),
+                // A: the subtractive bridge has only `[50] Subsystem: … [1043:84ca]` — no Express
+                // capability, and subsystem IDs after all (Linux and pci.sys read that capability
+                // for a type-1 header); `(prog-if 01 [Subtractive decode])`.
+                ("8086", "244E", "84CA1043", "A4", "060401", None),
+                // A: `[e0] Vendor Specific` only.
+                ("8086", "1E49", "84CA1043", "04", "060100", None),
+                // D, E: `[80] MSI`, `[70] Power Management`, `[a8] SATA HBA v1.0`, `[b0] PCI
+                // Advanced Features` (A, B, C run the controller in IDE mode, 8086:1E00).
+                ("8086", "1E02", "84CA1043", "04", "010601", None),
+                // Own probe: `Status: Cap-`.
+                ("8086", "1E22", "84CA1043", "04", "0C0500", None),
+                // A: `[70] Express (v2) Endpoint` behind root port 1c.5 (secondary bus 03): DT_0.
+                ("10EC", "8168", "85051043", "09", "020000", p("0")),
+                // Own probe: `Status: Cap-` (a conventional PCI card behind the 244E bridge).
+                ("1822", "4E35", "00021AE4", "01", "048000", None),
+            ],
+        );
         assert_eq!(inv.devices.iter().filter(|d| d.bus == Bus::Pci).count(), 16);
-        // Every function is sourced (README table): each has a `config`, so none lacks a `DT_`
-        // for want of data.
-        let functions = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/sysfs/desktop-asus-p8b75-m/bus/pci/devices");
-        for (name, dir) in entries(&functions).expect("the tree lists") {
-            assert!(dir.join("config").is_file(), "{name} has no config");
-        }
 
         // A Canon printer/scanner 04a9:1890: class 0, seven interfaces, one configuration, so
         // composite. The parent's compatible IDs are the ones of the real `pnputil /enum-devices
