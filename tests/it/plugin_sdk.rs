@@ -54,7 +54,10 @@ fn the_readme_guide_builds_and_tests_a_plugin_as_a_new_user_would() {
     // test run's target dir so repeated runs reuse the compiled dependencies.
     let target = test_target_dir().join("plugin-sdk-guide");
     std::fs::create_dir_all(&target).unwrap();
+    #[cfg(unix)]
     std::os::unix::fs::symlink(&target, krate.join("target")).unwrap();
+    #[cfg(windows)]
+    std::os::windows::fs::symlink_dir(&target, krate.join("target")).unwrap();
 
     // Steps 2-4 of the guide, run as written.
     let steps = shell_blocks(&readme);
