@@ -180,6 +180,12 @@ pub fn names_equal(a: &str, b: &str) -> bool {
     a.chars().map(simple_upper).eq(b.chars().map(simple_upper))
 }
 
+/// The key under which NTFS files a name: [`simple_upper`] of every character. Two names are
+/// [`names_equal`] exactly when their keys are equal, so maps and sets of names use it.
+pub fn fold(name: &str) -> String {
+    name.chars().map(simple_upper).collect()
+}
+
 /// Resolve a checked image-relative path against the image root: each existing component is
 /// replaced by its name on disk (matched case-insensitively, an exact match preferred), the
 /// first missing one and everything after it are kept as written.
@@ -212,7 +218,9 @@ pub fn resolve(root: &Path, path: &str) -> Result<PathBuf, PathError> {
 fn find_entry(dir: &Path, comp: &str, path: &str) -> Result<Option<OsString>, PathError> {
     // An exact match wins anyway, so when the name exists as spelled the directory is not
     // listed: `System32` or `FileRepository` of a real image hold thousands of names, and
-    // planning resolves paths through them once per package.
+    // planning resolves paths through them once per package. (On a case-insensitive host the
+    // stat also succeeds for another spelling, which then stays as the caller wrote it: the
+    // same file there.)
     if std::fs::symlink_metadata(dir.join(comp)).is_ok() {
         return Ok(Some(OsString::from(comp)));
     }

@@ -52,6 +52,7 @@ use sha2::{Digest, Sha256};
 
 use super::plan::{FileOp, FileSource, HiveFile, HiveOp, Plan, RegOp};
 use crate::hive::{Hive, HiveError, ValueType};
+use crate::image::path::fold;
 
 mod copy;
 
@@ -344,10 +345,31 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
         let (dest, resolved) = match op {
             FileOp::Put { dest, .. } | FileOp::Remove { dest } => (dest, resolver.resolve(dest)?),
         };
-        if !seen.insert(resolved.to_lowercase()) {
+        if !seen.insert(fold(&resolved)) {
             return Err(CommitError::Duplicate { dest: dest.clone() });
         }
         files.push((op, resolved));
+    }
+    // A file of the plan cannot also be a folder of another of its files: the renames would fail
+    // after the commit point (keys are folded, so `X` and `x/y` conflict too).
+    let puts: BTreeSet<String> = files
+        .iter()
+        .filter(|(op, _)| matches!(op, FileOp::Put { .. }))
+        .map(|(_, resolved)| fold(resolved))
+        .collect();
+    for key in &puts {
+        let below = format!("{key}/");
+        if puts
+            .range(below.clone()..)
+            .next()
+            .is_some_and(|k| k.starts_with(&below))
+        {
+            return Err(CommitError::BadPath {
+                dest: key.clone(),
+                reason: "the plan puts a file there and files below it as if it were a folder"
+                    .into(),
+            });
+        }
     }
     // The new hives, in memory.
     let mut by_hive: BTreeMap<HiveFile, Vec<&HiveOp>> = BTreeMap::new();
@@ -358,7 +380,7 @@ pub fn commit(lock: &ImageLock, plan: &Plan, hook: Hook<'_>) -> Result<CommitRep
     for (hive, ops) in by_hive {
         run_hook(hook, Step::ComputeHive(hive))?;
         let rel = resolver.resolve(hive.image_path())?;
-        if !seen.insert(rel.to_lowercase()) {
+        if !seen.insert(fold(&rel)) {
             return Err(CommitError::Duplicate { dest: rel });
         }
         let path = root.join(&rel);
@@ -509,20 +531,7 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
         .clamp(1, 4)
         .min(jobs.len());
     if workers <= 1 {
-        let mut cloned = 0;
-        for job in jobs {
-            run_hook(
-                hook,
-                Step::Stage {
-                    n: job.n,
-                    dest: job.dest.to_string(),
-                },
-            )?;
-            if stage_file(&job.path, job.source, job.size, job.sha256)? == copy::Method::Reflink {
-                cloned += 1;
-            }
-        }
-        return Ok(cloned);
+        return stage_sequentially(jobs, hook);
     }
     let (tx, rx) = mpsc::sync_channel::<&StageJob<'_>>(workers);
     // Each worker owns a share of the receiver: when every worker has ended (even by a panic)
@@ -532,11 +541,12 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
     let failed = AtomicUsize::new(usize::MAX);
     let cloned = AtomicUsize::new(0);
     let errors: Mutex<Vec<(usize, CommitError)>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
+    let ran = std::thread::scope(|s| {
+        let mut spawned = 0;
         for _ in 0..workers {
             let rx = Arc::clone(&rx);
             let (failed, cloned, errors) = (&failed, &cloned, &errors);
-            s.spawn(move || {
+            let worker = std::thread::Builder::new().spawn_scoped(s, move || {
                 loop {
                     // The lock is held only to take the next job, never while copying.
                     let next = rx.lock().map_or(None, |r| r.recv().ok());
@@ -561,8 +571,13 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
                     }
                 }
             });
+            // A thread the system refuses is one worker fewer, not an error.
+            spawned += usize::from(worker.is_ok());
         }
         drop(rx);
+        if spawned == 0 {
+            return false;
+        }
         for job in jobs {
             if failed.load(Ordering::Relaxed) != usize::MAX {
                 break;
@@ -583,13 +598,35 @@ fn stage_files(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitErr
             }
         }
         drop(tx);
+        true
     });
+    if !ran {
+        return stage_sequentially(jobs, hook);
+    }
     let mut errors = errors.into_inner().unwrap_or_default();
     errors.sort_by_key(|(n, _)| *n);
     match errors.into_iter().next() {
         Some((_, e)) => Err(e),
         None => Ok(cloned.into_inner()),
     }
+}
+
+/// [`stage_files`] on the calling thread.
+fn stage_sequentially(jobs: &[StageJob<'_>], hook: Hook<'_>) -> Result<usize, CommitError> {
+    let mut cloned = 0;
+    for job in jobs {
+        run_hook(
+            hook,
+            Step::Stage {
+                n: job.n,
+                dest: job.dest.to_string(),
+            },
+        )?;
+        if stage_file(&job.path, job.source, job.size, job.sha256)? == copy::Method::Reflink {
+            cloned += 1;
+        }
+    }
+    Ok(cloned)
 }
 
 fn stage_file(
@@ -802,7 +839,7 @@ fn prune(root: &Path, removed: &Path, synced: &mut BTreeSet<PathBuf>) -> Result<
         return Ok(());
     };
     // Only below FileRepository (compared case-insensitively, as the tree may spell it).
-    let lower = |p: &Path| p.to_string_lossy().to_lowercase();
+    let lower = |p: &Path| fold(&p.to_string_lossy());
     let stop_l = lower(&stop);
     if !lower(&dir).starts_with(&(stop_l.clone() + "/")) {
         return Ok(());
@@ -888,10 +925,11 @@ pub fn resolve(root: &Path, rel: &str) -> Result<String, CommitError> {
 /// Only valid while the tree does not change: a commit resolves everything before it writes.
 struct Resolver<'r> {
     root: &'r Path,
-    /// Lower-cased image-relative prefix → its on-disk spelling, and whether it exists.
+    /// Folded image-relative prefix ([`fold`], NTFS's comparison) → its on-disk spelling, and
+    /// whether it exists.
     prefixes: HashMap<String, (String, bool)>,
-    /// Directory (on-disk spelling) → its entries by lower-cased name.
-    listings: HashMap<String, HashMap<String, String>>,
+    /// Directory (on-disk spelling) → its entries by folded name.
+    listings: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 impl<'r> Resolver<'r> {
@@ -912,7 +950,7 @@ impl<'r> Resolver<'r> {
             if !key.is_empty() {
                 key.push('/');
             }
-            key.push_str(&comp.to_lowercase());
+            key.push_str(&fold(comp));
             if let Some((known, known_exists)) = self.prefixes.get(&key) {
                 out.clone_from(known);
                 exists = *known_exists;
@@ -923,7 +961,7 @@ impl<'r> Resolver<'r> {
             if exists {
                 let dir = self.root.join(&parent);
                 if std::fs::symlink_metadata(dir.join(comp)).is_err() {
-                    match self.find_ci(&parent, &dir, comp)? {
+                    match self.find_ci(&parent, &dir, comp, rel)? {
                         Some(found) => name = found,
                         None => exists = false,
                     }
@@ -948,26 +986,40 @@ impl<'r> Resolver<'r> {
         Ok(out)
     }
 
-    /// The on-disk spelling of `name` in `dir` (`parent`, image-relative), compared
-    /// case-insensitively; `None` when nothing matches.
+    /// The on-disk spelling of `name` in `dir` (`parent`, image-relative), compared as NTFS
+    /// does ([`fold`]); `None` when nothing matches. Called when no entry has the exact
+    /// spelling: several entries equal to it ignoring case are refused, as `image::path`
+    /// refuses them (Windows could not tell them apart).
     fn find_ci(
         &mut self,
         parent: &str,
         dir: &Path,
         name: &str,
+        rel: &str,
     ) -> Result<Option<String>, CommitError> {
         if !self.listings.contains_key(parent) {
-            let mut names = HashMap::new();
+            let mut names: HashMap<String, Vec<String>> = HashMap::new();
             for n in find_ci_list(dir)? {
-                names.entry(n.to_lowercase()).or_insert(n);
+                names.entry(fold(&n)).or_default().push(n);
             }
             self.listings.insert(parent.to_string(), names);
         }
-        Ok(self
-            .listings
-            .get(parent)
-            .and_then(|m| m.get(&name.to_lowercase()))
-            .cloned())
+        match self.listings.get(parent).and_then(|m| m.get(&fold(name))) {
+            None => Ok(None),
+            Some(found) if found.len() == 1 => Ok(found.first().cloned()),
+            Some(found) => {
+                let mut found = found.clone();
+                found.sort();
+                Err(CommitError::BadPath {
+                    dest: rel.to_string(),
+                    reason: format!(
+                        "{} holds several entries named `{name}` ignoring case ({}); Windows cannot tell them apart",
+                        dir.display(),
+                        found.join(", ")
+                    ),
+                })
+            }
+        }
     }
 }
 

@@ -44,6 +44,7 @@ use serde::Serialize;
 use super::plan::{FileOp, FileSource, HiveFile, Plan};
 use super::records::{self, DbLayout, PackageInstall, RecordError};
 use crate::hive::Hive;
+use crate::image::path::{fold, names_equal};
 use crate::image::{DriverDbLayout, Image};
 
 pub mod plugins;
@@ -390,7 +391,7 @@ pub fn plan_injection(
                     && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
             })
             .map(|(n, _, _)| *n);
-        let repo_exists = existing_repos.contains(&repository.to_lowercase());
+        let repo_exists = existing_repos.contains(&fold(&repository));
         let already = match &existing {
             Some(e) => e.contains(&repository) && repo_exists,
             // No database (Windows 7 and older): the staged folder and an identical INF.
@@ -521,14 +522,16 @@ pub fn plan_injection(
             });
         }
         let published_dest = format!("{INF_DIR}/{published}");
-        let published_same =
-            existing_infs
-                .iter()
-                .find(|(m, _, _)| *m == n)
-                .is_some_and(|(_, p, len)| {
-                    *len == src.inf_bytes.len() as u64
-                        && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
-                });
+        let published_same = existing_infs
+            .iter()
+            .find(|(_, p, _)| {
+                p.file_name()
+                    .is_some_and(|f| names_equal(&f.to_string_lossy(), &published))
+            })
+            .is_some_and(|(_, p, len)| {
+                *len == src.inf_bytes.len() as u64
+                    && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
+            });
         if !published_same {
             plan.files.push(FileOp::Put {
                 dest: published_dest,
@@ -606,9 +609,13 @@ fn set_bit(mut map: Vec<u8>, n: u32) -> Vec<u8> {
 /// The entries of the image folder `rel` (resolved case-insensitively); none when it does not
 /// exist.
 fn image_dir(image: &Image, rel: &str) -> Result<Vec<std::fs::DirEntry>, InjectError> {
-    let Ok(dir) = image.resolve(rel) else {
-        return Ok(Vec::new());
-    };
+    // A missing folder resolves (to its spelling as written) and lists as empty; an error here
+    // is real (an ambiguous name, a link out of the image) and must not read as "no entries",
+    // or the plan would hand out a published name or folder that is taken.
+    let dir = image.resolve(rel).map_err(|e| InjectError::Io {
+        path: image.root().join(rel),
+        msg: e.to_string(),
+    })?;
     let io = |e: std::io::Error| InjectError::Io {
         path: dir.clone(),
         msg: e.to_string(),
@@ -620,13 +627,14 @@ fn image_dir(image: &Image, rel: &str) -> Result<Vec<std::fs::DirEntry>, InjectE
     }
 }
 
-/// The folders of the image's `FileRepository`, lower-cased (Windows compares names
-/// case-insensitively), listed once per plan rather than looked up once per package.
+/// The folders of the image's `FileRepository` (not links), by their NTFS-folded names
+/// ([`fold`]: Windows compares names case-insensitively), listed once per plan rather than
+/// looked up once per package.
 fn list_repositories(image: &Image) -> Result<BTreeSet<String>, InjectError> {
     Ok(image_dir(image, FILE_REPOSITORY)?
         .into_iter()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().to_lowercase())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| fold(&e.file_name().to_string_lossy()))
         .collect())
 }
 

@@ -637,3 +637,65 @@ fn one_new_folder_spelled_two_ways_is_one_folder() {
         );
     }
 }
+
+/// Names compare as NTFS compares them (`image::path::fold`, the same rule the plan used), not
+/// by Unicode lower-casing: `ſ` (U+017F) is `s` to NTFS, the Kelvin sign (U+212A) is not `k`.
+/// Two entries equal ignoring case, neither spelled as the plan spells it, are refused (Windows
+/// could not tell them apart); and a plan may not put a file where it also puts files below it.
+#[test]
+fn names_fold_as_ntfs_and_conflicts_are_refused_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::write(&src, b"abc").unwrap();
+    let put = |dest: &str| FileOp::Put {
+        dest: dest.into(),
+        source: FileSource::Path { path: src.clone() },
+        size: 3,
+        sha256: None,
+    };
+    let plan_of = |dests: &[&str]| Plan {
+        files: dests.iter().map(|d| put(d)).collect(),
+        ..Plan::default()
+    };
+
+    // `ſystem32` is System32 to NTFS; `\u{212A}dir` is not `kdir`.
+    let img = image();
+    std::fs::create_dir_all(img.path().join("Windows/kdir")).unwrap();
+    run(
+        img.path(),
+        &plan_of(&["Windows/\u{17F}ystem32/a.sys", "Windows/\u{212A}dir/b.sys"]),
+        &mut no_hook(),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(img.path().join("Windows/System32/a.sys")).unwrap(),
+        b"abc"
+    );
+    assert!(img.path().join("Windows/\u{212A}dir/b.sys").is_file());
+    assert!(!img.path().join("Windows/kdir/b.sys").exists());
+
+    // `Inf` when the tree has both `INF` and `inf` (the image has `inf`): refused, nothing
+    // written.
+    let img = image();
+    std::fs::create_dir_all(img.path().join("Windows/INF")).unwrap();
+    let before = snapshot(img.path());
+    let err = run(img.path(), &plan_of(&["Windows/Inf/x.inf"]), &mut no_hook())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("several entries named `Inf`"), "{err}");
+    assert!(err.contains("INF, inf"), "{err}");
+    assert_eq!(snapshot(img.path()), before);
+
+    // A file and files below it under the same (folded) name.
+    let img = image();
+    let before = snapshot(img.path());
+    let err = run(
+        img.path(),
+        &plan_of(&["Windows/Setup/X", "Windows/Setup/x/y.sys"]),
+        &mut no_hook(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("files below it"), "{err}");
+    assert_eq!(snapshot(img.path()), before);
+}
