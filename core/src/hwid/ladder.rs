@@ -94,8 +94,104 @@ pub enum PciParent {
         ari_forwarding: bool,
         device_number: u8,
     },
-    /// Not known (a flat fixture tree without the bridge's `config`): the check is skipped.
+    /// Not known (the parent bridge is not in the input: a partial `lspci -s` dump, a flat tree
+    /// without the bridge or its `config`): the check is skipped.
     Unknown,
+}
+
+/// A PCI function's address: Linux's name `dddd:bb:dd.f` (drivers/pci/probe.c
+/// `pci_setup_device`: `"%04x:%02x:%02x.%d"`, so the domain has four or more hex digits — five
+/// for the Intel VMD domains `10000`…) or lspci's `[dddd:]bb:dd.f` (the domain printed only with
+/// `-D` or when a non-zero domain exists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PciSlot {
+    pub domain: u32,
+    pub bus: u8,
+    pub device: u8,
+    pub function: u8,
+    /// Whether the text named the domain (the kernel's name always does).
+    pub has_domain: bool,
+}
+
+impl PciSlot {
+    /// Parse `[dddd:]bb:dd.f`: domain 4–8 hex digits, bus and device 1–2, function 0–7.
+    pub fn parse(s: &str) -> Option<PciSlot> {
+        let hex = |t: &str, min: usize, max: usize| {
+            (min..=max).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        let (head, func) = s.rsplit_once('.')?;
+        let function = func
+            .parse::<u8>()
+            .ok()
+            .filter(|f| func.len() == 1 && *f < 8)?;
+        let mut parts = head.rsplitn(3, ':');
+        let dev = parts.next().filter(|t| hex(t, 1, 2))?;
+        let bus = parts.next().filter(|t| hex(t, 1, 2))?;
+        let dom = parts.next();
+        let domain = match dom {
+            Some(d) if hex(d, 4, 8) => u32::from_str_radix(d, 16).ok()?,
+            Some(_) => return None,
+            None => 0,
+        };
+        let device = u8::from_str_radix(dev, 16).ok().filter(|d| *d < 0x20)?;
+        Some(PciSlot {
+            domain,
+            bus: u8::from_str_radix(bus, 16).ok()?,
+            device,
+            function,
+            has_domain: dom.is_some(),
+        })
+    }
+}
+
+/// A function of a list (an lspci dump, a flat sysfs tree), as [`pci_parent_among`] needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PciListed {
+    pub slot: PciSlot,
+    /// base class << 16 | subclass << 8 | prog-if
+    pub class: u32,
+    /// A bridge's secondary bus number (type-1 header byte 0x19, lspci `Bus: … secondary=ss`).
+    pub secondary: Option<u8>,
+    /// Its PCI Express Device/Port Type.
+    pub express_type: Option<u8>,
+    /// ARI Forwarding Enable in its Device Control 2.
+    pub ari_forwarding: bool,
+}
+
+/// Where the function at `slot` sits, judged from the other functions of a list:
+///
+/// - behind the PCI-to-PCI bridge (class 0604 or 0609) of the same domain whose secondary bus is
+///   the function's bus (a secondary bus not above the bridge's own bus — 00 in an unconfigured
+///   bridge — names no bus behind it);
+/// - on a root bus when that is known: bus 00 (a secondary bus is always above its bridge's bus,
+///   so bus 00 is a host bridge's), or the bus of a host bridge (class 0600) in the list;
+/// - otherwise [`PciParent::Unknown`]. A partial list — `lspci -vvnn -s 03:00.0`, the usual shape
+///   of a forum or issue post, one endpoint and none of the bridges above it — must not make
+///   every function a root-bus one: pci.sys would then drop the `DT_` of an endpoint that, on the
+///   real machine, sits behind a root port and keeps it. The topology check can be applied only
+///   when the parent is known; when it is not, the capability's type is used unchecked (the usual
+///   case, an endpoint behind a root port, is the one Windows lists with `DT_`).
+pub fn pci_parent_among(slot: PciSlot, listed: &[PciListed]) -> PciParent {
+    let same_domain = || listed.iter().filter(move |l| l.slot.domain == slot.domain);
+    let parent = same_domain().find(|l| {
+        l.slot != slot
+            && matches!(l.class >> 8, 0x0604 | 0x0609)
+            && l.secondary == Some(slot.bus)
+            && slot.bus > l.slot.bus
+    });
+    if let Some(b) = parent {
+        return PciParent::Bridge {
+            express_type: b.express_type,
+            ari_forwarding: b.ari_forwarding,
+            device_number: slot.device,
+        };
+    }
+    let host_bridge_bus = same_domain().any(|l| l.class >> 8 == 0x0600 && l.slot.bus == slot.bus);
+    if slot.bus == 0 || host_bridge_bus {
+        PciParent::RootBus
+    } else {
+        PciParent::Unknown
+    }
 }
 
 /// The PCI Express Device/Port Type Windows prints as `DT_t`, or `None` when pci.sys creates no
@@ -953,6 +1049,66 @@ mod tests {
         assert_eq!(express_port_type(&endpoint, PciParent::Unknown), Some(0));
         assert!(pcie_ari_forwarding(&cfg(0x42, 0x20)));
         assert!(!pcie_ari_forwarding(&root_port));
+    }
+
+    #[test]
+    fn pci_slots_parse_kernel_and_lspci_names() {
+        // Kernel names (drivers/pci/probe.c "%04x:%02x:%02x.%d"), the VMD domain 10000 with five
+        // digits, and lspci's form without a domain.
+        let slot = |s| PciSlot::parse(s).map(|p| (p.domain, p.bus, p.device, p.function));
+        assert_eq!(slot("0000:00:1c.5"), Some((0, 0, 0x1C, 5)));
+        assert_eq!(slot("10000:e0:06.0"), Some((0x10000, 0xE0, 6, 0)));
+        assert_eq!(slot("03:00.0"), Some((0, 3, 0, 0)));
+        assert!(PciSlot::parse("0000:03:00.0").is_some_and(|s| s.has_domain));
+        assert!(PciSlot::parse("03:00.0").is_some_and(|s| !s.has_domain));
+        for bad in [
+            "pci0000:00",
+            "2-1.4",
+            "2-1:1.0",
+            "0000:00:20.0",
+            "0000:00:1c.8",
+            "000:00:1c.0",
+            "0000:000:1c.0",
+            "0000:00:1c.",
+            "x0000:00:1c.0",
+        ] {
+            assert_eq!(PciSlot::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parent_is_known_only_where_the_list_shows_it() {
+        let at = |s: &str| PciSlot::parse(s).expect("slot");
+        let listed = |s: &str, class: u32, secondary: Option<u8>, express_type| PciListed {
+            slot: at(s),
+            class,
+            secondary,
+            express_type,
+            ari_forwarding: false,
+        };
+        let port = listed("00:1c.5", 0x060400, Some(0x03), Some(4));
+        let host = listed("40:00.0", 0x060000, None, None);
+        // An unconfigured bridge (secondary 00, as lspci prints one the kernel left alone)
+        // names no bus behind it.
+        let unconfigured = listed("00:1c.0", 0x060400, Some(0x00), Some(4));
+        let all = [port, host, unconfigured];
+        let behind_port = PciParent::Bridge {
+            express_type: Some(4),
+            ari_forwarding: false,
+            device_number: 0,
+        };
+        assert_eq!(pci_parent_among(at("03:00.0"), &all), behind_port);
+        assert_eq!(pci_parent_among(at("00:19.0"), &all), PciParent::RootBus);
+        assert_eq!(pci_parent_among(at("40:07.0"), &all), PciParent::RootBus);
+        assert_eq!(pci_parent_among(at("05:00.0"), &all), PciParent::Unknown);
+        // A partial dump (the function alone): bus 03 is unknown, bus 00 a root bus.
+        assert_eq!(pci_parent_among(at("03:00.0"), &[]), PciParent::Unknown);
+        assert_eq!(pci_parent_among(at("00:1c.5"), &[]), PciParent::RootBus);
+        // Another domain's bridge is not the parent.
+        assert_eq!(
+            pci_parent_among(at("0001:03:00.0"), &all),
+            PciParent::Unknown
+        );
     }
 
     #[test]

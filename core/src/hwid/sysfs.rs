@@ -19,7 +19,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ladder::{self, HdaCodec, LadderTarget, PciFunction, UsbDevice, UsbInterface, UsbStack};
+use super::ladder::{
+    self, HdaCodec, LadderTarget, PciFunction, PciSlot, UsbDevice, UsbInterface, UsbStack,
+};
 use super::{Bus, Device, HwidError, Inventory, parse_hex};
 
 /// Read every supported device under a sysfs root, with the ladders of
@@ -139,14 +141,25 @@ fn pci(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
         let config = read_config(&dir)?;
         funcs.push((name, dir, f, config));
     }
-    let bridges: Vec<(&str, u32, Option<&[u8]>)> = funcs
+    // What the topology check of a flat tree needs of every function (the real path, when
+    // there is one, is asked first: `pci_parent`).
+    let listed: Vec<ladder::PciListed> = funcs
         .iter()
-        .filter(|(_, _, f, _)| matches!(f.class >> 8, 0x0604 | 0x0609))
-        .map(|(n, _, f, c)| (n.as_str(), f.class, c.as_deref()))
+        .filter_map(|(n, _, f, c)| {
+            let c = c.as_deref();
+            let type1 = c.and_then(|c| c.get(0x0E)).is_some_and(|h| h & 0x7F == 1);
+            Some(ladder::PciListed {
+                slot: PciSlot::parse(n)?,
+                class: f.class,
+                secondary: c.filter(|_| type1).and_then(|c| c.get(0x19).copied()),
+                express_type: c.and_then(ladder::pcie_type),
+                ari_forwarding: c.is_some_and(ladder::pcie_ari_forwarding),
+            })
+        })
         .collect();
     for (name, dir, f, config) in &funcs {
         let dt = match config {
-            Some(c) => ladder::express_port_type(c, pci_parent(name, dir, &bridges)?),
+            Some(c) => ladder::express_port_type(c, pci_parent(name, dir, &listed)?),
             None => None,
         };
         let mut d = Device::pci_express(f, dt, name);
@@ -168,52 +181,48 @@ fn read_config(dir: &Path) -> Result<Option<Vec<u8>>, HwidError> {
 }
 
 /// Where the function `name` sits, for pci.sys's Express topology check
-/// ([`ladder::express_port_type`]): on a live `/sys` the parent directory of its real path
-/// (`pci0000:00` = a root bus, `0000:00:1c.0` = that bridge); in a flat tree (fixtures) the
-/// bridge whose `config` names the function's bus as its secondary bus (byte 0x19 of a type-1
-/// header), a root bus when every bridge's `config` is there and none does, else unknown.
+/// ([`ladder::express_port_type`]). On a live `/sys`, the parent directory of its real path:
+/// `pci<domain>:<bus>` (drivers/pci/probe.c `pci_register_host_bridge`: `"pci%04x:%02x"`) is a
+/// root bus, a PCI function's name (`0000:00:1c.0`, `10000:e0:06.0` under Intel VMD) that
+/// bridge. In a flat tree (fixtures, a copied `bus/pci/devices`), [`ladder::pci_parent_among`]:
+/// the bridge whose `config` names the function's bus as its secondary bus, a root bus only
+/// for bus 00 or a host bridge's bus, else unknown — a tree holding only some functions, or a
+/// bridge without its `config`, skips the check rather than call an endpoint a root-bus one.
 fn pci_parent(
     name: &str,
     dir: &Path,
-    bridges: &[(&str, u32, Option<&[u8]>)],
+    listed: &[ladder::PciListed],
 ) -> Result<ladder::PciParent, HwidError> {
-    let device_number = u8::from_str_radix(name.get(8..10).unwrap_or("00"), 16).unwrap_or(0);
-    let bridge = |config: Option<&[u8]>| ladder::PciParent::Bridge {
-        express_type: config.and_then(ladder::pcie_type),
-        ari_forwarding: config.is_some_and(ladder::pcie_ari_forwarding),
-        device_number,
+    let Some(slot) = PciSlot::parse(name) else {
+        return Ok(ladder::PciParent::Unknown);
     };
     if let Ok(real) = fs_err::canonicalize(dir)
         && let Some(parent) = real.parent()
         && let Some(pname) = parent.file_name().and_then(|n| n.to_str())
     {
         if is_pci_name(pname) {
-            return Ok(bridge(read_config(parent)?.as_deref()));
+            let config = read_config(parent)?;
+            return Ok(ladder::PciParent::Bridge {
+                express_type: config.as_deref().and_then(ladder::pcie_type),
+                ari_forwarding: config.as_deref().is_some_and(ladder::pcie_ari_forwarding),
+                device_number: slot.device,
+            });
         }
-        if pname.starts_with("pci") {
+        if is_root_bus_name(pname) {
             return Ok(ladder::PciParent::RootBus);
         }
     }
-    let (domain, bus) = (name.get(..4), name.get(5..7));
-    let mut all_known = true;
-    for (bname, _, config) in bridges {
-        if bname.get(..4) != domain || *bname == name {
-            continue;
-        }
-        let Some(c) = config else {
-            all_known = false;
-            continue;
+    Ok(ladder::pci_parent_among(slot, listed))
+}
+
+/// `pci<domain>:<bus>`, the kernel's name of a root bus's host bridge device.
+fn is_root_bus_name(n: &str) -> bool {
+    n.strip_prefix("pci").is_some_and(|rest| {
+        let hex = |t: &str, min: usize, max: usize| {
+            (min..=max).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit())
         };
-        let secondary = c.get(0x19).map(|b| format!("{b:02x}"));
-        let type1 = c.get(0x0E).is_some_and(|h| h & 0x7F == 1);
-        if type1 && secondary.as_deref() == bus {
-            return Ok(bridge(Some(c)));
-        }
-    }
-    Ok(if all_known {
-        ladder::PciParent::RootBus
-    } else {
-        ladder::PciParent::Unknown
+        rest.split_once(':')
+            .is_some_and(|(dom, bus)| hex(dom, 4, 8) && hex(bus, 2, 2))
     })
 }
 
@@ -407,16 +416,9 @@ fn usb_stack(root: &Path, name: &str, dir: &Path) -> Result<UsbStack, HwidError>
     })
 }
 
-/// `dddd:bb:dd.f`, the kernel's name of a PCI function.
+/// `dddd:bb:dd.f`, the kernel's name of a PCI function (the domain is 4 or more hex digits).
 fn is_pci_name(n: &str) -> bool {
-    let b = n.as_bytes();
-    b.len() == 12
-        && b[4] == b':'
-        && b[7] == b':'
-        && b[10] == b'.'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
+    PciSlot::parse(n).is_some_and(|s| s.has_domain)
 }
 
 fn hdaudio(root: &Path, inv: &mut Inventory) -> Result<(), HwidError> {
@@ -1470,6 +1472,186 @@ mod tests {
         let inv = scan(dir.path()).expect("scans");
         let (_, compat) = ladder_of(&inv, r"PCI\VEN_15AD&DEV_07A0&SUBSYS_07A015AD&REV_01");
         assert_eq!(compat.len(), 7);
+    }
+
+    /// A PCI function directory with its attributes and a 256-byte `config` whose PCI Express
+    /// capability (at 0x40) has the register byte `reg` (version in bits 3:0, type in 7:4);
+    /// `secondary`: a type-1 header with that secondary bus.
+    fn write_pcie_function(dir: &Path, ids: [&str; 6], reg: u8, secondary: Option<u8>) -> PathBuf {
+        fs_err::create_dir_all(dir).expect("mkdir");
+        let names = [
+            "vendor",
+            "device",
+            "subsystem_vendor",
+            "subsystem_device",
+            "class",
+            "revision",
+        ];
+        for (n, v) in names.iter().zip(ids) {
+            fs_err::write(dir.join(n), format!("{v}\n")).expect("write");
+        }
+        let mut cfg = vec![0u8; 256];
+        cfg[6] = 0x10;
+        cfg[0x34] = 0x40;
+        cfg[0x40] = 0x10;
+        cfg[0x42] = reg;
+        if let Some(sec) = secondary {
+            cfg[0x0E] = 1;
+            cfg[0x19] = sec;
+        }
+        fs_err::write(dir.join("config"), &cfg).expect("write");
+        dir.to_path_buf()
+    }
+
+    /// The `DT_` IDs among the compatible IDs of the function whose first hardware ID is `hw0`.
+    fn dt_of(inv: &Inventory, hw0: &str) -> Vec<String> {
+        find(inv, hw0)
+            .compatible_ids
+            .iter()
+            .filter(|c| c.contains("&DT_"))
+            .cloned()
+            .collect()
+    }
+
+    /// The Wi-Fi 7265 of the laptop tree (8086:095B rev 59, subsystem 8086:5210, class 028000;
+    /// its `[40] Express (v2) Endpoint`, source T of core/fixtures/sysfs/README.md).
+    const WIFI_7265: [&str; 6] = ["0x8086", "0x095b", "0x8086", "0x5210", "0x028000", "0x59"];
+    const WIFI_7265_HW0: &str = r"PCI\VEN_8086&DEV_095B&SUBSYS_52108086&REV_59";
+
+    #[test]
+    fn flat_tree_without_the_parent_bridge_keeps_the_endpoint_dt() {
+        // A flat tree holding one function (a copied `bus/pci/devices/0000:03:00.0`): its bridge
+        // is not there, so pci.sys's topology check cannot be applied and the Endpoint keeps the
+        // DT_0 Windows lists for it behind its root port (README's laptop 03:00.0 row;
+        // ladder::pci_parent_among).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pci = dir.path().join("bus/pci/devices");
+        write_pcie_function(&pci.join("0000:03:00.0"), WIFI_7265, 0x02, None);
+        let inv = scan(dir.path()).expect("scans");
+        same(
+            &dt_of(&inv, WIFI_7265_HW0),
+            &[r"PCI\CC_028000&DT_0", r"PCI\CC_0280&DT_0"],
+        );
+        // On bus 00 it is known to sit on a root bus: an Endpoint there fails
+        // ExpressValidateFabricTopology (pci.sys expressport.c, ladder::express_port_type).
+        fs_err::rename(pci.join("0000:03:00.0"), pci.join("0000:00:19.0")).expect("rename");
+        let inv = scan(dir.path()).expect("scans");
+        assert_eq!(dt_of(&inv, WIFI_7265_HW0), Vec::<String>::new());
+        // So it does on the bus of a host bridge (class 0600) of the tree (synthetic IDs).
+        fs_err::rename(pci.join("0000:00:19.0"), pci.join("0000:40:07.0")).expect("rename");
+        let host = pci.join("0000:40:00.0");
+        fs_err::create_dir_all(&host).expect("mkdir");
+        for (n, v) in [
+            ("vendor", "0x1022"),
+            ("device", "0x1480"),
+            ("subsystem_vendor", "0x0000"),
+            ("subsystem_device", "0x0000"),
+            ("class", "0x060000"),
+            ("revision", "0x00"),
+        ] {
+            fs_err::write(host.join(n), format!("{v}\n")).expect("write");
+        }
+        let inv = scan(dir.path()).expect("scans");
+        assert_eq!(dt_of(&inv, WIFI_7265_HW0), Vec::<String>::new());
+    }
+
+    #[test]
+    fn five_digit_vmd_domains_place_a_function_behind_its_root_port() {
+        // Intel VMD domains are 10000 and up, and the kernel names their functions
+        // `10000:e1:00.0` (drivers/pci/probe.c "%04x:%02x:%02x.%d"; ladder::PciSlot). A flat
+        // tree of a root port 10000:e0:06.0 (secondary bus e1) and two endpoints on bus e1
+        // (synthetic IDs): the one at device 0 passes pci.sys's check (DT_0), the one at
+        // device 3 needs ARI forwarding its port lacks (no DT_), the port on the VMD root bus
+        // e0 has no parent in the tree (DT_4, unchecked).
+        // The names themselves: functions (`dddd:bb:dd.f`, any domain width from 4) and root
+        // buses (`pci<domain>:<bus>`).
+        assert!(is_pci_name("10000:e0:06.0") && is_pci_name("0000:00:1c.5"));
+        assert!(!is_pci_name("e0:06.0") && !is_pci_name("pci10000:e0"));
+        assert!(is_root_bus_name("pci10000:e0") && is_root_bus_name("pci0000:00"));
+        assert!(!is_root_bus_name("pci_bus") && !is_root_bus_name("pci10000"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pci = dir.path().join("bus/pci/devices");
+        let port = ["0x8086", "0x09ab", "0x0000", "0x0000", "0x060400", "0x00"];
+        let nvme = |dev: &'static str| ["0x144d", dev, "0x144d", "0xa801", "0x010802", "0x00"];
+        write_pcie_function(&pci.join("10000:e0:06.0"), port, 0x42, Some(0xE1));
+        write_pcie_function(&pci.join("10000:e1:00.0"), nvme("0xa808"), 0x02, None);
+        write_pcie_function(&pci.join("10000:e1:03.0"), nvme("0xa809"), 0x02, None);
+        let inv = scan(dir.path()).expect("scans");
+        same(
+            &dt_of(&inv, r"PCI\VEN_144D&DEV_A808&SUBSYS_A801144D&REV_00"),
+            &[r"PCI\CC_010802&DT_0", r"PCI\CC_0108&DT_0"],
+        );
+        assert_eq!(
+            dt_of(&inv, r"PCI\VEN_144D&DEV_A809&SUBSYS_A801144D&REV_00"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            dt_of(&inv, r"PCI\VEN_8086&DEV_09AB&SUBSYS_00000000&REV_00").len(),
+            2
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn live_tree_under_vmd_reads_the_five_digit_names() {
+        // The real paths of a live /sys under Intel VMD (synthetic IDs as above): the root port
+        // directly under `pci10000:e0` (drivers/pci/probe.c "pci%04x:%02x") is on a root bus
+        // (DT_4), the endpoint under `10000:e0:06.0` is behind that port (DT_0); the
+        // bus/pci/devices entries are symlinks, as the kernel makes them.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vmd = dir
+            .path()
+            .join("devices/pci0000:00/0000:00:0e.0/pci10000:e0");
+        let port = write_pcie_function(
+            &vmd.join("10000:e0:06.0"),
+            ["0x8086", "0x09ab", "0x0000", "0x0000", "0x060400", "0x00"],
+            0x42,
+            Some(0xE1),
+        );
+        let nvme = write_pcie_function(
+            &port.join("10000:e1:00.0"),
+            ["0x144d", "0xa808", "0x144d", "0xa801", "0x010802", "0x00"],
+            0x02,
+            None,
+        );
+        // Beside them, an Endpoint at device 3 of bus e1 (its port forwards no ARI: no DT_) and
+        // one directly on the root bus e0 (an Endpoint there fails the check: no DT_) — both
+        // would keep DT_0 were their parents read as unknown.
+        let off_device_0 = write_pcie_function(
+            &port.join("10000:e1:03.0"),
+            ["0x144d", "0xa809", "0x144d", "0xa801", "0x010802", "0x00"],
+            0x02,
+            None,
+        );
+        let on_root_bus = write_pcie_function(
+            &vmd.join("10000:e0:17.0"),
+            ["0x144d", "0xa80a", "0x144d", "0xa801", "0x010802", "0x00"],
+            0x02,
+            None,
+        );
+        let pci = dir.path().join("bus/pci/devices");
+        fs_err::create_dir_all(&pci).expect("mkdir");
+        for (target, name) in [
+            (&port, "10000:e0:06.0"),
+            (&nvme, "10000:e1:00.0"),
+            (&off_device_0, "10000:e1:03.0"),
+            (&on_root_bus, "10000:e0:17.0"),
+        ] {
+            std::os::unix::fs::symlink(target, pci.join(name)).expect("symlink");
+        }
+        let inv = scan(dir.path()).expect("scans");
+        for dev in ["A809", "A80A"] {
+            let hw0 = format!(r"PCI\VEN_144D&DEV_{dev}&SUBSYS_A801144D&REV_00");
+            assert_eq!(dt_of(&inv, &hw0), Vec::<String>::new(), "{dev}");
+        }
+        same(
+            &dt_of(&inv, r"PCI\VEN_8086&DEV_09AB&SUBSYS_00000000&REV_00"),
+            &[r"PCI\CC_060400&DT_4", r"PCI\CC_0604&DT_4"],
+        );
+        same(
+            &dt_of(&inv, r"PCI\VEN_144D&DEV_A808&SUBSYS_A801144D&REV_00"),
+            &[r"PCI\CC_010802&DT_0", r"PCI\CC_0108&DT_0"],
+        );
     }
 
     #[test]
