@@ -145,6 +145,24 @@ fn assert_rolled_back(root: &Path, before: &BTreeMap<String, String>) {
     assert_eq!(&snapshot(root), before);
 }
 
+/// A plan putting the three bytes `abc` (copied from a file in `tmp`) at each of `dests`.
+fn abc_plan(tmp: &Path, dests: &[&str]) -> Plan {
+    let src = tmp.join("src");
+    std::fs::write(&src, b"abc").unwrap();
+    Plan {
+        files: dests
+            .iter()
+            .map(|d| FileOp::Put {
+                dest: (*d).into(),
+                source: FileSource::Path { path: src.clone() },
+                size: 3,
+                sha256: None,
+            })
+            .collect(),
+        ..Plan::default()
+    }
+}
+
 fn no_hook() -> impl FnMut(&Step) -> io::Result<()> {
     |_| Ok(())
 }
@@ -604,21 +622,13 @@ fn parallel_staging_keeps_order_errors_and_faults_deterministic() {
 #[test]
 fn one_new_folder_spelled_two_ways_is_one_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    std::fs::write(&src, b"abc").unwrap();
-    let put = |dest: &str| FileOp::Put {
-        dest: dest.into(),
-        source: FileSource::Path { path: src.clone() },
-        size: 3,
-        sha256: None,
-    };
-    let p = Plan {
-        files: vec![
-            put("windows/system32/driverstore/filerepository/New.inf_amd64_2/a.sys"),
-            put("WINDOWS/SYSTEM32/DRIVERSTORE/FILEREPOSITORY/NEW.INF_AMD64_2/b.sys"),
+    let p = abc_plan(
+        tmp.path(),
+        &[
+            "windows/system32/driverstore/filerepository/New.inf_amd64_2/a.sys",
+            "WINDOWS/SYSTEM32/DRIVERSTORE/FILEREPOSITORY/NEW.INF_AMD64_2/b.sys",
         ],
-        ..Plan::default()
-    };
+    );
     let img = image();
     run(img.path(), &p, &mut no_hook()).unwrap();
     let repo = img
@@ -645,18 +655,7 @@ fn one_new_folder_spelled_two_ways_is_one_folder() {
 #[test]
 fn names_fold_as_ntfs_and_conflicts_are_refused_before_writing() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    std::fs::write(&src, b"abc").unwrap();
-    let put = |dest: &str| FileOp::Put {
-        dest: dest.into(),
-        source: FileSource::Path { path: src.clone() },
-        size: 3,
-        sha256: None,
-    };
-    let plan_of = |dests: &[&str]| Plan {
-        files: dests.iter().map(|d| put(d)).collect(),
-        ..Plan::default()
-    };
+    let plan_of = |dests: &[&str]| abc_plan(tmp.path(), dests);
 
     // `ſystem32` is System32 to NTFS; `\u{212A}dir` is not `kdir`.
     let img = image();
