@@ -884,28 +884,19 @@ fn remove_dir_all_missing_ok(dir: &Path) -> Result<(), CommitError> {
     }
 }
 
-/// Checks an image-relative path from data: `/`-separated components, each a plain file name.
+/// Checks an image-relative path from data with the image's one path rule
+/// ([`crate::image::path::check`]: no `..`, absolute path, drive, stream, device name, character
+/// Windows forbids, or trailing dot or blank, which Windows would strip), and refuses infuse's
+/// own transaction files.
 fn check_rel(rel: &str) -> Result<Vec<&str>, CommitError> {
     let bad = |reason: String| CommitError::BadPath {
         dest: rel.to_string(),
         reason,
     };
-    if rel.is_empty() {
-        return Err(bad("empty path".into()));
-    }
-    let mut out = Vec::new();
-    for comp in rel.split('/') {
-        infuse_driver_store::inf::model::paths::file_name(comp).map_err(|e| bad(e.to_string()))?;
-        if comp == "." || comp.trim() != comp {
-            return Err(bad(format!("component `{comp}`")));
-        }
-        out.push(comp);
-    }
-    if out.first().is_some_and(|c| c.eq_ignore_ascii_case(TXN_DIR))
-        || out
-            .first()
-            .is_some_and(|c| c.eq_ignore_ascii_case(LOCK_FILE))
-    {
+    let out = crate::image::path::check(rel).map_err(|e| bad(e.to_string()))?;
+    if out.first().is_some_and(|c| {
+        crate::image::path::names_equal(c, TXN_DIR) || crate::image::path::names_equal(c, LOCK_FILE)
+    }) {
         return Err(bad("infuse's own transaction files".into()));
     }
     Ok(out)

@@ -350,7 +350,11 @@ fn refused_in(img: &tempfile::TempDir, dest: &str) -> String {
 fn hostile_destinations_are_refused_and_nothing_is_written() {
     for (dest, why) in [
         ("Windows/../../evil.sys", "`..`"),
-        ("/etc/passwd", "empty"),
+        ("/etc/passwd", "absolute"),
+        // Windows strips a trailing dot: `x.inf.` would land as `x.inf`.
+        ("Windows/INF/x.inf.", "ends in a dot"),
+        ("Windows/INF/COM\u{b9}.inf", "device"),
+        ("Windows/INF/a\\..\\..\\x", "character"),
         ("Windows/C:/x.sys", ":"),
         ("Windows/INF/x.inf:stream", ":"),
         ("Windows/INF/nul.inf", "device"),
