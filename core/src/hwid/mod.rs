@@ -330,6 +330,17 @@ mod hostile {
                 Just("Instance ID:".to_owned()),
                 Just("Hardware IDs:".to_owned()),
                 Just("Subsystem:".to_owned()),
+                // lspci -vv's topology and capability lines (bridges, Express types, ARI).
+                Just("00:1c.0 PCI bridge [0604]: Intel [8086:9c9a] (rev e3)".to_owned()),
+                Just("10000:e0:00.0 ".to_owned()),
+                Just("Bus: primary=00, secondary=".to_owned()),
+                Just(", subordinate=".to_owned()),
+                Just("Capabilities: [40] Express (v2) ".to_owned()),
+                Just("Root Port (Slot+)".to_owned()),
+                Just("Endpoint".to_owned()),
+                Just("DevCtl2:".to_owned()),
+                Just("ARIFwd+".to_owned()),
+                Just("[90] Subsystem: Lenovo Device [17aa:5034]".to_owned()),
                 Just("[[device]]".to_owned()),
                 Just("pci = {".to_owned()),
                 Just("{".to_owned()),
@@ -357,6 +368,21 @@ mod hostile {
         fn usb_descriptors_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = ladder::usb_associations(&bytes);
             let _ = decode_text(&bytes);
+        }
+
+        /// A sysfs `config` of any length and content (an unprivileged read stops at 64 bytes;
+        /// capability pointers may loop or point past the end), and any slot name.
+        #[test]
+        fn pci_config_and_slot_names_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            name in "[0-9a-fA-F:.x ]{0,16}",
+        ) {
+            let _ = ladder::pcie_type(&bytes);
+            let _ = ladder::pcie_ari_forwarding(&bytes);
+            for parent in [ladder::PciParent::RootBus, ladder::PciParent::Unknown] {
+                let _ = ladder::express_port_type(&bytes, parent);
+            }
+            let _ = ladder::PciSlot::parse(&name);
         }
     }
 }
