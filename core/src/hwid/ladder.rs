@@ -116,9 +116,7 @@ pub struct PciSlot {
 impl PciSlot {
     /// Parse `[dddd:]bb:dd.f`: domain 4–8 hex digits, bus and device 1–2, function 0–7.
     pub fn parse(s: &str) -> Option<PciSlot> {
-        let hex = |t: &str, min: usize, max: usize| {
-            (min..=max).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit())
-        };
+        let hex = hex_digits;
         let (head, func) = s.rsplit_once('.')?;
         let function = func
             .parse::<u8>()
@@ -142,6 +140,11 @@ impl PciSlot {
             has_domain: dom.is_some(),
         })
     }
+}
+
+/// Whether `t` is `min` to `max` hex digits (the fields of PCI names).
+pub(crate) fn hex_digits(t: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A function of a list (an lspci dump, a flat sysfs tree), as [`pci_parent_among`] needs it.

@@ -218,11 +218,9 @@ fn pci_parent(
 /// `pci<domain>:<bus>`, the kernel's name of a root bus's host bridge device.
 fn is_root_bus_name(n: &str) -> bool {
     n.strip_prefix("pci").is_some_and(|rest| {
-        let hex = |t: &str, min: usize, max: usize| {
-            (min..=max).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit())
-        };
-        rest.split_once(':')
-            .is_some_and(|(dom, bus)| hex(dom, 4, 8) && hex(bus, 2, 2))
+        rest.split_once(':').is_some_and(|(dom, bus)| {
+            ladder::hex_digits(dom, 4, 8) && ladder::hex_digits(bus, 2, 2)
+        })
     })
 }
 

@@ -386,10 +386,7 @@ pub fn plan_injection(
         };
         let identical = existing_infs
             .iter()
-            .find(|(_, p, len)| {
-                *len == src.inf_bytes.len() as u64
-                    && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
-            })
+            .find(|(_, p, len)| holds(p, *len, &src.inf_bytes))
             .map(|(n, _, _)| *n);
         let repo_exists = existing_repos.contains(&fold(&repository));
         let already = match &existing {
@@ -528,10 +525,7 @@ pub fn plan_injection(
                 p.file_name()
                     .is_some_and(|f| names_equal(&f.to_string_lossy(), &published))
             })
-            .is_some_and(|(_, p, len)| {
-                *len == src.inf_bytes.len() as u64
-                    && fs_err::read(p).is_ok_and(|b| b == src.inf_bytes)
-            });
+            .is_some_and(|(_, p, len)| holds(p, *len, &src.inf_bytes));
         if !published_same {
             plan.files.push(FileOp::Put {
                 dest: published_dest,
@@ -636,6 +630,12 @@ fn list_repositories(image: &Image) -> Result<BTreeSet<String>, InjectError> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| fold(&e.file_name().to_string_lossy()))
         .collect())
+}
+
+/// Whether the file at `path`, `len` bytes long, holds exactly `bytes` (read only when the
+/// sizes agree).
+fn holds(path: &Path, len: u64, bytes: &[u8]) -> bool {
+    len == bytes.len() as u64 && fs_err::read(path).is_ok_and(|b| b == bytes)
 }
 
 /// Every `Windows/INF/oem<N>.inf` of the image, with its path and size.
